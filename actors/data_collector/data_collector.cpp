@@ -1,0 +1,14 @@
+#include "actors/data_collector/data_collector.hpp"
+
+#include "actors/common/basic_role.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+
+namespace fw {
+
+caf::actor spawn_data_collector(caf::actor_system& sys, const node_context_ptr& ctx) {
+  return caf::actor_cast<caf::actor>(sys.spawn(basic_role<data_collector_tag>, ctx));
+}
+
+} // namespace fw

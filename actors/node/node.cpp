@@ -1,0 +1,124 @@
+#include "actors/node/node.hpp"
+
+#include "actors/common/log.hpp"
+#include "actors/common/node_context.hpp"
+#include "actors/node/roles.hpp"
+#include "actors/node/supervisor.hpp"
+#include "messages/announce.hpp"
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <thread>
+
+namespace fw {
+
+namespace {
+
+constexpr const char* component = "node";
+
+/// Waits for SIGINT/SIGTERM on a dedicated thread (the signals are blocked everywhere
+/// else) and asks the supervisor for an ordered shutdown. A second signal exits at once.
+/// SIGUSR1 ends the thread once the node has stopped.
+class signal_watcher {
+public:
+  explicit signal_watcher(caf::actor_system& sys, caf::actor supervisor) {
+    thread_ = std::thread{[&sys, supervisor] {
+      sigset_t set;
+      sigemptyset(&set);
+      sigaddset(&set, SIGINT);
+      sigaddset(&set, SIGTERM);
+      sigaddset(&set, SIGUSR1);
+      bool asked = false;
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0 || sig == SIGUSR1)
+          return;
+        if (asked) {
+          log::error(component, "second signal: exiting without waiting");
+          std::_Exit(1);
+        }
+        asked = true;
+        log::info(component, sig == SIGINT ? "SIGINT" : "SIGTERM", ": shutting down");
+        caf::anon_send(supervisor, shutdown_atom::value);
+        (void) sys;
+      }
+    }};
+  }
+  ~signal_watcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+  }
+
+private:
+  std::thread thread_;
+};
+
+struct node_system_config : caf::actor_system_config {
+  explicit node_system_config(const settings& cfg) {
+    announce_types(*this);
+    set("scheduler.max-threads", static_cast<size_t>(cfg.node.scheduler_threads));
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+} // namespace
+
+void block_termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_node(const settings& cfg) {
+  // Block before any thread starts so that every thread inherits the mask.
+  block_termination_signals();
+  log::level lvl = log::level::info;
+  log::parse_level(cfg.log.level, lvl);
+  log::set_level(lvl);
+
+  node_system_config caf_cfg{cfg};
+  caf::actor_system sys{caf_cfg};
+
+  auto ctx = std::make_shared<node_context>();
+  ctx->cfg = cfg;
+  ctx->metrics = std::make_shared<node_metrics>(cfg.node.name);
+  ctx->directory = std::make_shared<role_directory>();
+
+  auto sup_cfg = supervisor_config::from(cfg.node);
+  sup_cfg.children = node_children(cfg.node.roles);
+  if (auto err = sup_cfg.validate(); !err.empty()) {
+    log::error(component, err);
+    return 1;
+  }
+  std::string roles;
+  for (const auto& r : cfg.node.roles)
+    roles += (roles.empty() ? "" : ",") + r;
+  log::info(component, "node ", cfg.node.name, " starting roles ", roles);
+  auto supervisor = spawn_supervisor(sys, ctx, std::move(sup_cfg));
+  caf::error reason;
+  {
+    signal_watcher watcher{sys, supervisor};
+    caf::scoped_actor self{sys};
+    self->monitor(supervisor);
+    self->receive([&](caf::down_msg& msg) { reason = std::move(msg.reason); });
+  }
+  if (reason && reason != caf::exit_reason::user_shutdown) {
+    log::error(component, "stopped: ", message_of(reason));
+    return 1;
+  }
+  log::info(component, "stopped");
+  return 0;
+}
+
+} // namespace fw

@@ -1,0 +1,32 @@
+#include "actors/node/roles.hpp"
+
+#include "actors/alert_evaluator/alert_evaluator.hpp"
+#include "actors/data_collector/data_collector.hpp"
+#include "actors/notifier/notifier.hpp"
+#include "actors/sla_watchdog/sla_watchdog.hpp"
+#include "actors/user_manager/user_manager.hpp"
+#include "gateway/gateway_role.hpp"
+#include "persistence/storage_service.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace fw {
+
+std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
+  static const std::map<std::string, role_factory> factories{
+    {"user-manager", spawn_user_manager},
+    {"data-collector", spawn_data_collector},
+    {"alert-evaluator", spawn_alert_evaluator},
+    {"notifier", spawn_notifier},
+    {"sla-watchdog", spawn_sla_watchdog},
+    {"gateway", spawn_gateway},
+  };
+  std::vector<child_spec> out{{"storage", spawn_storage}};
+  for (const auto& role : all_roles())
+    if (std::find(roles.begin(), roles.end(), role) != roles.end())
+      out.push_back({role, factories.at(role)});
+  return out;
+}
+
+} // namespace fw

@@ -1,0 +1,12 @@
+#pragma once
+// Which factory spawns which role: the one table that links role names to code.
+
+#include "actors/common/node_context.hpp"
+#include "actors/node/supervisor.hpp"
+
+namespace fw {
+
+/// The children of a node hosting `roles`: storage first, then the roles in start order.
+std::vector<child_spec> node_children(const std::vector<std::string>& roles);
+
+} // namespace fw

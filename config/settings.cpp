@@ -1,0 +1,313 @@
+#include "config/settings.hpp"
+
+#include "config/schema.hpp"
+
+#include <unistd.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace fw {
+
+using config::key_spec;
+using config::schema;
+
+std::optional<duration> parse_duration(const std::string& text) {
+  std::uint64_t value = 0;
+  auto* end = text.data() + text.size();
+  auto [ptr, err] = std::from_chars(text.data(), end, value);
+  if (text.empty() || err != std::errc{} || value > 10'000'000'000ULL)
+    return std::nullopt;
+  std::string_view unit{ptr, static_cast<size_t>(end - ptr)};
+  std::uint64_t ms_per_unit = 0;
+  if (unit.empty() || unit == "s")
+    ms_per_unit = 1000;
+  else if (unit == "ms")
+    ms_per_unit = 1;
+  else if (unit == "m")
+    ms_per_unit = 60'000;
+  else if (unit == "h")
+    ms_per_unit = 3'600'000;
+  else if (unit == "d")
+    ms_per_unit = 86'400'000;
+  else
+    return std::nullopt;
+  return duration{static_cast<duration::rep>(value * ms_per_unit)};
+}
+
+namespace {
+
+std::string read_secret_file(const std::string& path, std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = "cannot read file '" + path + "'";
+    return {};
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto text = buf.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  return text;
+}
+
+const key_spec* find_key(const std::string& section, const std::string& key) {
+  for (const auto& spec : schema())
+    if (spec.section == section && spec.key == key)
+      return &spec;
+  return nullptr;
+}
+
+/// Applies one textual value; a secret key named "<key>_file" reads the value from a file.
+std::string apply(settings& s, const std::string& section, const std::string& key,
+                  const std::string& text, const std::string& origin) {
+  if (auto* spec = find_key(section, key)) {
+    if (auto err = spec->assign(s, text); !err.empty())
+      return origin + ": " + err;
+    return {};
+  }
+  constexpr std::string_view suffix = "_file";
+  if (key.size() > suffix.size() && key.ends_with(suffix)) {
+    auto base = key.substr(0, key.size() - suffix.size());
+    if (auto* spec = find_key(section, base); spec && spec->secret) {
+      std::string err;
+      auto value = read_secret_file(text, err);
+      if (err.empty())
+        err = spec->assign(s, value);
+      return err.empty() ? std::string{} : origin + ": " + err;
+    }
+  }
+  return origin + ": unknown key";
+}
+
+std::string apply_yaml(settings& s, const YAML::Node& root) {
+  if (root.IsNull())
+    return {};
+  if (!root.IsMap())
+    return "config: the top level must be a map of sections";
+  for (const auto& section : root) {
+    auto name = section.first.as<std::string>();
+    if (!section.second.IsMap()) {
+      if (section.second.IsNull())
+        continue;
+      return name + ": expected a map of keys";
+    }
+    for (const auto& entry : section.second) {
+      auto key = entry.first.as<std::string>();
+      auto origin = name + "." + key;
+      const auto& value = entry.second;
+      std::string text;
+      if (value.IsSequence()) {
+        auto* spec = find_key(name, key);
+        if (spec == nullptr)
+          return origin + ": unknown key";
+        if (!spec->list)
+          return origin + ": expected a single value, got a list";
+        for (const auto& item : value) {
+          if (!item.IsScalar())
+            return origin + ": expected a list of plain values";
+          if (!text.empty())
+            text += ",";
+          text += item.Scalar();
+        }
+      } else if (value.IsScalar()) {
+        text = value.Scalar();
+      } else if (value.IsNull()) {
+        text = "";
+      } else {
+        return origin + ": expected a plain value, got a map";
+      }
+      if (auto err = apply(s, name, key, text, origin); !err.empty())
+        return err;
+    }
+  }
+  return {};
+}
+
+/// Every FW_* variable must name a key: a typo must not be silently ignored.
+std::string apply_environment(settings& s, const std::vector<std::string>& env) {
+  std::map<std::string, const key_spec*> by_env;
+  for (const auto& spec : schema())
+    by_env.emplace(spec.env_name(), &spec);
+  for (const auto& entry : env) {
+    if (!entry.starts_with("FW_"))
+      continue;
+    auto eq = entry.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto name = entry.substr(0, eq);
+    auto value = entry.substr(eq + 1);
+    if (auto i = by_env.find(name); i != by_env.end()) {
+      if (auto err = i->second->assign(s, value); !err.empty())
+        return name + " (" + i->second->dotted() + "): " + err;
+      continue;
+    }
+    if (name.ends_with("_FILE")) {
+      auto base = name.substr(0, name.size() - 5);
+      if (auto i = by_env.find(base); i != by_env.end() && i->second->secret) {
+        std::string err;
+        auto text = read_secret_file(value, err);
+        if (err.empty())
+          err = i->second->assign(s, text);
+        if (!err.empty())
+          return name + " (" + i->second->dotted() + "): " + err;
+        continue;
+      }
+    }
+    return name + ": unknown configuration variable";
+  }
+  return {};
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0 || buf[0] == '\0')
+    return "node";
+  return buf;
+}
+
+bool is_http_url(const std::string& url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos)
+    return false;
+  auto scheme = url.substr(0, scheme_end);
+  auto rest = url.substr(scheme_end + 3);
+  return (scheme == "http" || scheme == "https") && !rest.empty() && rest[0] != '/'
+         && rest.find(' ') == std::string::npos;
+}
+
+/// Masks the password of a URL ("postgresql://u:pw@h/db") or the whole value.
+std::string mask(const std::string& value) {
+  if (value.empty())
+    return value;
+  auto scheme_end = value.find("://");
+  auto at = value.find('@');
+  if (scheme_end != std::string::npos && at != std::string::npos && at > scheme_end) {
+    auto colon = value.find(':', scheme_end + 3);
+    if (colon != std::string::npos && colon < at)
+      return value.substr(0, colon + 1) + "***" + value.substr(at);
+    return value;
+  }
+  if (scheme_end != std::string::npos)
+    return value; // a URL without credentials holds no secret
+  return "***";
+}
+
+} // namespace
+
+std::optional<std::string> settings::validate() const {
+  for (const auto& role : node.roles)
+    if (std::find(all_roles().begin(), all_roles().end(), role) == all_roles().end())
+      return "node.roles: unknown role '" + role
+             + "' (known: user-manager, data-collector, alert-evaluator, notifier, "
+               "sla-watchdog, gateway)";
+  if (node.roles.empty())
+    return "node.roles: at least one role is required";
+  if (node.max_restarts == 0)
+    return "node.max_restarts: must be at least 1";
+  if (node.restart_window.count() <= 0)
+    return "node.restart_window: must be positive";
+  if (node.restart_backoff > node.restart_backoff_max)
+    return "node.restart_backoff: must not exceed node.restart_backoff_max";
+  if (gateway.host.empty())
+    return "gateway.host: must not be empty";
+  if (gateway.io_threads == 0 || gateway.io_threads > 64)
+    return "gateway.io_threads: expected 1 to 64";
+  if (gateway.request_timeout.count() <= 0)
+    return "gateway.request_timeout: must be positive";
+  if (gateway.tls_cert_file.empty() != gateway.tls_key_file.empty())
+    return gateway.tls_cert_file.empty() ? "gateway.tls_cert_file: required with tls_key_file"
+                                         : "gateway.tls_key_file: required with tls_cert_file";
+  if (gateway.tls_enabled() && gateway.tls_port == gateway.port)
+    return "gateway.tls_port: must differ from gateway.port";
+  if (!storage.url.starts_with("sqlite://") && !storage.url.starts_with("postgresql://")
+      && !storage.url.starts_with("postgres://"))
+    return "storage.url: expected sqlite:///path/file.db or postgresql://user@host:port/db";
+  if (storage.url.starts_with("sqlite://") && storage.url.size() == 9)
+    return "storage.url: the SQLite URL names no file";
+  if (!is_http_url(opensky.base_url))
+    return "opensky.base_url: expected an http(s) URL, got '" + opensky.base_url + "'";
+  if (!is_http_url(opensky.auth_url))
+    return "opensky.auth_url: expected an http(s) URL, got '" + opensky.auth_url + "'";
+  if (opensky.client_id.empty() != opensky.client_secret.empty())
+    return "opensky.client_secret: client_id and client_secret go together";
+  if (!is_http_url(telegram.api_url))
+    return "telegram.api_url: expected an http(s) URL, got '" + telegram.api_url + "'";
+  if (log.level != "debug" && log.level != "info" && log.level != "warn"
+      && log.level != "error" && log.level != "off")
+    return "log.level: expected debug, info, warn, error or off, got '" + log.level + "'";
+  return std::nullopt;
+}
+
+load_result load_settings(const config_sources& src) {
+  load_result result;
+  settings s;
+  if (src.file) {
+    try {
+      auto root = YAML::LoadFile(*src.file);
+      if (auto err = apply_yaml(s, root); !err.empty()) {
+        result.error = *src.file + ": " + err;
+        return result;
+      }
+    } catch (const YAML::BadFile&) {
+      result.error = *src.file + ": cannot read the config file";
+      return result;
+    } catch (const YAML::Exception& e) {
+      result.error = *src.file + ": invalid YAML at line " + std::to_string(e.mark.line + 1)
+                     + ": " + e.msg;
+      return result;
+    }
+  }
+  if (auto err = apply_environment(s, src.environment); !err.empty()) {
+    result.error = err;
+    return result;
+  }
+  if (src.roles_override) {
+    auto* spec = find_key("node", "roles");
+    if (auto err = spec->assign(s, *src.roles_override); !err.empty()) {
+      result.error = "--roles: " + err;
+      return result;
+    }
+  }
+  if (s.node.name.empty())
+    s.node.name = host_name();
+  if (s.node.scheduler_threads == 0)
+    s.node.scheduler_threads = std::max(2u, std::thread::hardware_concurrency());
+  if (auto err = s.validate()) {
+    result.error = *err;
+    return result;
+  }
+  result.value = std::move(s);
+  return result;
+}
+
+std::string to_yaml(const settings& s) {
+  std::string out;
+  std::string section;
+  for (const auto& spec : schema()) {
+    if (spec.section != section) {
+      section = spec.section;
+      out += section + ":\n";
+    }
+    auto value = spec.show(s);
+    if (spec.secret)
+      value = mask(value);
+    if (spec.list) {
+      out += "  " + spec.key + ": [" + value + "]\n";
+    } else {
+      YAML::Emitter e;
+      e << value;
+      out += "  " + spec.key + ": " + e.c_str() + "\n";
+    }
+  }
+  return out;
+}
+
+} // namespace fw

@@ -1,0 +1,114 @@
+#pragma once
+// The node's effective configuration: built-in defaults, then config/flightwatch.yaml (or
+// --config FILE), then FW_<SECTION>_<KEY> environment variables, then --roles. Loading
+// fails with one line naming the offending key; nothing unknown is silently ignored.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fw {
+
+using duration = std::chrono::milliseconds;
+
+/// Names of the roles a node can host, in start order (the gateway last, so it accepts
+/// requests only once the roles behind it run).
+inline const std::vector<std::string>& all_roles() {
+  static const std::vector<std::string> roles{"user-manager",    "data-collector",
+                                              "alert-evaluator", "notifier",
+                                              "sla-watchdog",    "gateway"};
+  return roles;
+}
+
+struct node_settings {
+  std::string name;                      // "node" label on metrics; default: host name
+  std::vector<std::string> roles = all_roles();
+  unsigned scheduler_threads = 0;        // CAF worker threads; 0 = one per core
+  unsigned max_restarts = 5;             // crashes of one role tolerated per window...
+  duration restart_window{std::chrono::seconds{60}}; // ...before the node gives up
+  duration restart_backoff{std::chrono::milliseconds{100}}; // first restart delay, doubled
+  duration restart_backoff_max{std::chrono::seconds{5}};
+  duration shutdown_timeout{std::chrono::seconds{5}};       // per child on shutdown
+};
+
+struct gateway_settings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  unsigned io_threads = 1;
+  std::uint64_t max_body_bytes = 1 << 20;
+  std::uint64_t max_header_bytes = 8192;
+  std::uint64_t max_connections = 1024;
+  duration request_timeout{std::chrono::seconds{10}};
+  duration idle_timeout{std::chrono::seconds{30}};
+  duration drain_timeout{std::chrono::seconds{1}}; // in-flight requests on shutdown
+  bool access_log = true;
+  std::string tls_cert_file; // TLS is on when both files are set
+  std::string tls_key_file;
+  std::uint16_t tls_port = 8443;
+
+  bool tls_enabled() const {
+    return !tls_cert_file.empty() && !tls_key_file.empty();
+  }
+};
+
+struct storage_settings {
+  std::string url = "sqlite://data/flightwatch.db"; // or postgresql://user:pw@host:port/db
+};
+
+struct opensky_settings {
+  std::string base_url = "https://opensky-network.org/api";
+  std::string auth_url =
+    "https://auth.opensky-network.org/auth/realms/opensky-network/protocol/openid-connect/token";
+  std::string client_id;
+  std::string client_secret; // secret
+};
+
+struct telegram_settings {
+  std::string api_url = "https://api.telegram.org";
+  std::string bot_token; // secret
+};
+
+struct kafka_settings {
+  std::string brokers; // empty: in-process topics
+};
+
+struct log_settings {
+  std::string level = "info";
+};
+
+struct settings {
+  node_settings node;
+  gateway_settings gateway;
+  storage_settings storage;
+  opensky_settings opensky;
+  telegram_settings telegram;
+  kafka_settings kafka;
+  log_settings log;
+
+  /// Semantic checks (ranges, URL shapes, role names). Returns "<section>.<key>: why".
+  std::optional<std::string> validate() const;
+};
+
+/// Where configuration comes from; `environment` is "KEY=VALUE" entries (environ).
+struct config_sources {
+  std::optional<std::string> file;             // --config FILE
+  std::vector<std::string> environment;
+  std::optional<std::string> roles_override;   // --roles a,b
+};
+
+/// Builds the effective settings, or the one-line error naming the key.
+struct load_result {
+  std::optional<settings> value;
+  std::string error;
+};
+load_result load_settings(const config_sources& src);
+
+/// The effective settings as YAML, secrets masked.
+std::string to_yaml(const settings& s);
+
+/// Parses "300" (seconds), "300ms", "300s", "5m", "4h", "1d".
+std::optional<duration> parse_duration(const std::string& text);
+
+} // namespace fw

@@ -1,0 +1,20 @@
+#pragma once
+// storage.url: "sqlite://data/flightwatch.db" (relative), "sqlite:///var/lib/fw/fw.db"
+// (absolute) or "postgresql://user:password@host:port/db" (libpq connection URI).
+
+#include <optional>
+#include <string>
+
+namespace fw {
+
+struct storage_location {
+  enum class backend { sqlite, postgres };
+  backend kind = backend::sqlite;
+  std::string target; // SQLite file path, or the PostgreSQL URI as given
+  /// A description that is safe to log and show: never the password.
+  std::string describe() const;
+};
+
+std::optional<storage_location> parse_storage_url(const std::string& url);
+
+} // namespace fw
