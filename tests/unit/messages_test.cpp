@@ -1,0 +1,95 @@
+// Every message type survives CAF serialization (as a whole message, which needs the
+// type announced) and its JSON mapping; errors keep their code and text.
+
+#include "messages/announce.hpp"
+#include "messages/errors.hpp"
+#include "messages/json.hpp"
+#include "messages/type_ids.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+struct messages_test : ::testing::Test {
+  struct config : caf::actor_system_config {
+    config() {
+      fw::announce_types(*this);
+    }
+  };
+  config cfg;
+  caf::actor_system sys{cfg};
+
+  template <class T>
+  T caf_round_trip(const T& x) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto msg = caf::make_message(x);
+    EXPECT_FALSE(sink(msg)) << "serialize " << caf::type_name<T>::value;
+    caf::message copy;
+    caf::binary_deserializer source{sys, buf};
+    EXPECT_FALSE(source(copy)) << "deserialize " << caf::type_name<T>::value;
+    EXPECT_TRUE(copy.match_elements<T>());
+    return copy.get_as<T>(0);
+  }
+
+  template <class T>
+  T json_round_trip(const T& x) {
+    nlohmann::json j = x;
+    return nlohmann::json::parse(j.dump()).get<T>();
+  }
+};
+
+TEST_F(messages_test, pong_round_trips) {
+  fw::pong x{"user-manager", "node-1"};
+  EXPECT_EQ(caf_round_trip(x), x);
+  EXPECT_EQ(json_round_trip(x), x);
+  nlohmann::json j = x;
+  EXPECT_EQ(j.at("message"), "pong");
+}
+
+TEST_F(messages_test, component_health_round_trips) {
+  fw::component_health ready{"storage", true, ""};
+  fw::component_health down{"storage", false, "connection refused"};
+  EXPECT_EQ(caf_round_trip(ready), ready);
+  EXPECT_EQ(caf_round_trip(down), down);
+  EXPECT_EQ(json_round_trip(ready), ready);
+  EXPECT_EQ(json_round_trip(down), down);
+}
+
+TEST_F(messages_test, json_with_missing_field_is_rejected) {
+  EXPECT_THROW(nlohmann::json::parse(R"({"node":"n"})").get<fw::pong>(),
+               nlohmann::json::exception);
+  EXPECT_THROW(nlohmann::json::parse(R"({"component":"x","ready":"yes"})")
+                 .get<fw::component_health>(),
+               nlohmann::json::exception);
+}
+
+TEST_F(messages_test, every_type_of_the_block_is_announced) {
+  // The block covers pong, component_health and the local-only bridge_task.
+  auto first = caf::id_block::flightwatch::begin;
+  auto last = caf::id_block::flightwatch::end;
+  EXPECT_EQ(last - first, 3u);
+  EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
+}
+
+TEST_F(messages_test, errors_keep_code_and_message) {
+  auto err = fw::make_error(fw::ec::not_found, "no user mario@example.com");
+  EXPECT_EQ(fw::code_of(err), fw::ec::not_found);
+  EXPECT_EQ(fw::message_of(err), "no user mario@example.com");
+  auto copy = caf_round_trip(err);
+  EXPECT_EQ(fw::code_of(copy), fw::ec::not_found);
+  EXPECT_EQ(fw::message_of(copy), "no user mario@example.com");
+  EXPECT_EQ(fw::code_of(caf::make_error(caf::sec::request_timeout)), fw::ec::internal);
+  EXPECT_NE(sys.render(err).find("not_found"), std::string::npos) << sys.render(err);
+}
+
+} // namespace
