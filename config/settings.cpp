@@ -136,6 +136,13 @@ std::string apply_environment(settings& s, const std::vector<std::string>& env) 
   std::map<std::string, const key_spec*> by_env;
   for (const auto& spec : schema())
     by_env.emplace(spec.env_name(), &spec);
+  auto is_set = [&env](const std::string& name) {
+    return std::any_of(env.begin(), env.end(),
+                       [&](const std::string& e) { return e.starts_with(name + "="); });
+  };
+  for (const auto& [name, spec] : by_env)
+    if (spec->secret && is_set(name) && is_set(name + "_FILE"))
+      return name + ": set either " + name + " or " + name + "_FILE, not both";
   for (const auto& entry : env) {
     if (!entry.starts_with("FW_"))
       continue;

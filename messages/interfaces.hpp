@@ -17,6 +17,8 @@ using role_actor = caf::typed_actor<
   caf::replies_to<health_atom>::with<component_health>>;
 
 /// Storage service of a node: owns the connection(s) to SQLite or PostgreSQL.
+/// Internally it also takes caf::connect_atom (its own retry timer after a failed
+/// connection); see persistence/storage_service.cpp.
 using storage_actor = role_actor;
 
 /// user-manager role (prefix /user-manager): users, idempotency keys, Telegram link.

@@ -18,7 +18,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(flightwatch, caf::first_custom_type_id)
   CAF_ADD_ATOM(flightwatch, fw, health_atom, "health")
   CAF_ADD_ATOM(flightwatch, fw, shutdown_atom, "shutdown")
   CAF_ADD_ATOM(flightwatch, fw, restart_atom, "restart")
-  CAF_ADD_ATOM(flightwatch, fw, status_atom, "status")
 
 CAF_END_TYPE_ID_BLOCK(flightwatch)
 

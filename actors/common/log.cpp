@@ -59,7 +59,9 @@ void write(level lvl, std::string_view component, std::string_view text) {
   line += ' ';
   line += component;
   line += ": ";
-  line += text;
+  // One event, one line: multi-line library messages (libpq's) are folded.
+  for (char c : text)
+    line += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
   line += '\n';
   auto rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void) rc;

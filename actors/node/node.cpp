@@ -16,6 +16,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <atomic>
 #include <thread>
 
 namespace fw {
@@ -26,21 +27,21 @@ constexpr const char* component = "node";
 
 /// Waits for SIGINT/SIGTERM on a dedicated thread (the signals are blocked everywhere
 /// else) and asks the supervisor for an ordered shutdown. A second signal exits at once.
-/// SIGUSR1 ends the thread once the node has stopped.
+/// The thread polls a stop flag between waits so it ends once the node has stopped.
 class signal_watcher {
 public:
-  explicit signal_watcher(caf::actor_system& sys, caf::actor supervisor) {
-    thread_ = std::thread{[&sys, supervisor] {
+  explicit signal_watcher(caf::actor supervisor) {
+    thread_ = std::thread{[this, supervisor] {
       sigset_t set;
       sigemptyset(&set);
       sigaddset(&set, SIGINT);
       sigaddset(&set, SIGTERM);
-      sigaddset(&set, SIGUSR1);
+      const timespec tick{0, 100'000'000};
       bool asked = false;
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0 || sig == SIGUSR1)
-          return;
+      while (!done_.load()) {
+        int sig = sigtimedwait(&set, nullptr, &tick);
+        if (sig < 0)
+          continue; // timeout or EINTR
         if (asked) {
           log::error(component, "second signal: exiting without waiting");
           std::_Exit(1);
@@ -48,16 +49,16 @@ public:
         asked = true;
         log::info(component, sig == SIGINT ? "SIGINT" : "SIGTERM", ": shutting down");
         caf::anon_send(supervisor, shutdown_atom::value);
-        (void) sys;
       }
     }};
   }
   ~signal_watcher() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
+    done_ = true;
     thread_.join();
   }
 
 private:
+  std::atomic<bool> done_{false};
   std::thread thread_;
 };
 
@@ -71,14 +72,17 @@ struct node_system_config : caf::actor_system_config {
 
 } // namespace
 
+namespace {
+
 void block_termination_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
+
+} // namespace
 
 int run_node(const settings& cfg) {
   // Block before any thread starts so that every thread inherits the mask.
@@ -108,7 +112,7 @@ int run_node(const settings& cfg) {
   auto supervisor = spawn_supervisor(sys, ctx, std::move(sup_cfg));
   caf::error reason;
   {
-    signal_watcher watcher{sys, supervisor};
+    signal_watcher watcher{supervisor};
     caf::scoped_actor self{sys};
     self->monitor(supervisor);
     self->receive([&](caf::down_msg& msg) { reason = std::move(msg.reason); });

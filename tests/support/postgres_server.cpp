@@ -19,7 +19,7 @@ namespace fw::test {
 namespace {
 
 std::string bin(const std::string& tool) {
-  const char* dir = std::getenv("FW_PG_BIN_DIR");  // override for other installs
+  const char* dir = std::getenv("FLIGHTWATCH_PG_BIN_DIR");  // override for other installs
   return std::string{dir && *dir ? dir : FW_PG_BIN_DIR} + "/" + tool;
 }
 

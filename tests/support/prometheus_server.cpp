@@ -55,7 +55,7 @@ prometheus_server::~prometheus_server() {
 }
 
 void prometheus_server::launch() {
-  const char* env = std::getenv("FW_PROMETHEUS_PATH");
+  const char* env = std::getenv("FLIGHTWATCH_PROMETHEUS_PATH");
   std::string exe = env && *env ? env : FW_PROMETHEUS_PATH;
   proc_ = std::make_unique<child_process>(child_process::options{
       {exe, "--config.file=" + (dir_.path() / "prometheus.yml").string(),

@@ -149,3 +149,15 @@ TEST_F(config_test, printed_config_masks_secrets) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(config_env, secret_and_its_file_together_are_an_error) {
+  fw::config_sources src;
+  src.environment = {"FW_TELEGRAM_BOT_TOKEN=1:x", "FW_TELEGRAM_BOT_TOKEN_FILE=/dev/null"};
+  auto r = fw::load_settings(src);
+  EXPECT_FALSE(r.value);
+  EXPECT_NE(r.error.find("FW_TELEGRAM_BOT_TOKEN: set either"), std::string::npos) << r.error;
+}
+
+} // namespace
