@@ -1,11 +1,13 @@
 #pragma once
 // The behaviour every role starts from: it answers ping and health. A role whose own
-// protocol is not built yet runs just this; the others extend it with their handlers.
+// protocol is not built yet runs just this (see actors/node/roles.cpp).
 
 #include "actors/common/exceptions.hpp"
 #include "actors/common/node_context.hpp"
 #include "messages/interfaces.hpp"
 
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -27,6 +29,12 @@ role_actor::behavior_type basic_role(role_actor::stateful_pointer<basic_role_sta
     [self](ping_atom) { return self->state.ctx->make_pong(Tag::name); },
     [](health_atom) { return component_health{Tag::name, true, {}}; },
   };
+}
+
+/// Spawns a role that answers ping and health as `Tag::name`.
+template <class Tag>
+caf::actor spawn_basic_role(caf::actor_system& sys, const node_context_ptr& ctx) {
+  return caf::actor_cast<caf::actor>(sys.spawn(basic_role<Tag>, ctx));
 }
 
 } // namespace fw
