@@ -1,0 +1,170 @@
+#pragma once
+// Asynchronous requests from HTTP I/O threads to role actors, without blocking: the call
+// is wrapped in a bridge_task and run by a bridge actor, which makes the CAF request and
+// hands the reply (or error) to the callback on a CAF worker thread. The callback then
+// completes the HTTP response (the responder posts it back to the connection).
+//
+// Timeouts do not use CAF's per-request timeout: each one costs two events on CAF's clock
+// thread (arm and cancel, each a lock, a condition-variable broadcast and a wake-up of that
+// thread), which profiling showed to be the largest single cost of a gateway request
+// (docs/performance.md). Each bridge keeps a call_tracker instead: every call of a
+// role_client has the same timeout, so send order is deadline order, and one delayed tick
+// per bridge, armed for the oldest open call, expires the calls. An expired call gets what
+// CAF's own timeout delivers: sec::request_timeout as the response to its request, which
+// also removes the response handler, so a late reply is dropped.
+
+#include "actors/common/role_directory.hpp"
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/message_id.hpp>
+#include <caf/send.hpp>
+#include <caf/sec.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fw::gateway {
+
+/// The calls in flight of one bridge actor, oldest first, and their common timeout. Only
+/// closures that run in that bridge touch it, so it needs no lock.
+class call_tracker : public std::enable_shared_from_this<call_tracker> {
+public:
+  using clock = std::chrono::steady_clock;
+
+  explicit call_tracker(std::chrono::milliseconds timeout) : timeout_(timeout) {
+  }
+
+  /// Starts the deadline of the request that `self` just sent, whose response will carry
+  /// `response_id`; returns the ticket that close() takes.
+  std::uint64_t open(caf::event_based_actor* self, caf::message_id response_id) {
+    calls_.push_back({clock::now() + timeout_, response_id, true});
+    if (!tick_armed_)
+      arm(self, timeout_);
+    return first_ticket_ + calls_.size() - 1;
+  }
+
+  /// The call got its response (a reply, an error or its timeout).
+  void close(std::uint64_t ticket) {
+    if (ticket < first_ticket_) // already expired
+      return;
+    calls_[ticket - first_ticket_].open = false;
+    pop_closed();
+  }
+
+private:
+  struct call {
+    clock::time_point due;
+    caf::message_id response_id;
+    bool open;
+  };
+
+  void arm(caf::event_based_actor* self, clock::duration delay) {
+    tick_armed_ = true;
+    self->delayed_send(caf::actor_cast<caf::actor>(self), delay,
+                       bridge_task{[tracker = shared_from_this()](caf::event_based_actor* s) {
+                         tracker->tick(s);
+                       }});
+  }
+
+  /// Answers every open call that is due with sec::request_timeout, then re-arms for the
+  /// oldest call still open.
+  void tick(caf::event_based_actor* self) {
+    tick_armed_ = false;
+    const auto now = clock::now();
+    while (!calls_.empty() && calls_.front().due <= now) {
+      if (calls_.front().open)
+        self->eq_impl(calls_.front().response_id, self->ctrl(), self->context(),
+                      caf::make_error(caf::sec::request_timeout));
+      calls_.pop_front();
+      ++first_ticket_;
+      pop_closed();
+    }
+    if (!calls_.empty())
+      arm(self, calls_.front().due - now);
+  }
+
+  void pop_closed() {
+    while (!calls_.empty() && !calls_.front().open) {
+      calls_.pop_front();
+      ++first_ticket_;
+    }
+  }
+
+  std::chrono::milliseconds timeout_;
+  std::deque<call> calls_;
+  std::uint64_t first_ticket_ = 0; ///< ticket of calls_.front()
+  bool tick_armed_ = false;
+};
+
+class role_client {
+public:
+  role_client(std::vector<caf::actor> bridges, std::shared_ptr<const role_directory> directory,
+              std::chrono::milliseconds timeout)
+    : bridges_(std::move(bridges)), directory_(std::move(directory)), timeout_(timeout) {
+    for (size_t i = 0; i < bridges_.size(); ++i)
+      trackers_.push_back(std::make_shared<call_tracker>(timeout));
+  }
+
+  /// Sends `msg...` to the local instance of `role`; `done(caf::expected<Reply>)` gets the
+  /// reply or an error naming the role (ec::unavailable when it is not running or stops
+  /// before answering, ec::timeout after the configured timeout). Callable from any
+  /// thread; `done` runs once, on the calling thread or on a CAF worker.
+  template <class Reply, class Done, class... Ts>
+  void ask(const std::string& role, Done done, Ts... msg) const {
+    auto target = directory_->get(role);
+    if (!target) {
+      done(caf::expected<Reply>{make_error(ec::unavailable, "role " + role + " is not running")});
+      return;
+    }
+    const auto idx = next_.fetch_add(1, std::memory_order_relaxed) % bridges_.size();
+    auto task = bridge_task{[target = std::move(target), tracker = trackers_[idx],
+                             done = std::move(done), role, timeout = timeout_,
+                             msg...](caf::event_based_actor* self) mutable {
+      auto handle = self->request(target, caf::infinite, msg...);
+      const auto ticket = tracker->open(self, handle.id());
+      // Both handlers share one callback; only one of them ever runs.
+      auto cb = std::make_shared<Done>(std::move(done));
+      handle.then(
+        [tracker, ticket, cb](Reply& reply) {
+          tracker->close(ticket);
+          (*cb)(caf::expected<Reply>{std::move(reply)});
+        },
+        [tracker, ticket, cb, role = std::move(role), timeout](caf::error& err) {
+          tracker->close(ticket);
+          (*cb)(caf::expected<Reply>{name_the_role(std::move(err), role, timeout)});
+        });
+    }};
+    caf::anon_send(bridges_[idx], std::move(task));
+  }
+
+private:
+  /// CAF's own request errors become project errors that say which role failed.
+  static caf::error name_the_role(caf::error err, const std::string& role,
+                                  std::chrono::milliseconds timeout) {
+    if (err == caf::sec::request_timeout)
+      return make_error(ec::timeout, "role " + role + " did not answer within "
+                                       + std::to_string(timeout.count()) + " ms");
+    if (err == caf::sec::request_receiver_down)
+      return make_error(ec::unavailable, "role " + role + " stopped before answering");
+    return err;
+  }
+
+  std::vector<caf::actor> bridges_;
+  std::vector<std::shared_ptr<call_tracker>> trackers_; ///< one per bridge, same index
+  std::shared_ptr<const role_directory> directory_;
+  std::chrono::milliseconds timeout_;
+  mutable std::atomic<size_t> next_{0};
+};
+
+} // namespace fw::gateway
