@@ -140,10 +140,39 @@ void session_base::deliver(std::shared_ptr<session_base> self, std::uint64_t seq
     self->on_response(seq, std::move(res));
     return;
   }
-  auto& strand = self->strand_;
-  net::post(strand, [self = std::move(self), seq, res = std::move(res)]() mutable {
+  auto core = self->core_;
+  server_core::enqueue_response(core, std::move(self), seq, std::move(res));
+}
+
+void session_base::deliver_on_strand(std::uint64_t seq, response&& res) {
+  // Runs on an I/O thread outside any strand: dispatch executes inline when the
+  // connection's strand is free, and queues behind it otherwise.
+  net::dispatch(strand_, [self = shared_from_this(), seq, res = std::move(res)]() mutable {
     self->on_response(seq, std::move(res));
   });
+}
+
+void server_core::enqueue_response(const std::shared_ptr<server_core>& core,
+                                   std::shared_ptr<session_base> s, std::uint64_t seq,
+                                   response&& res) {
+  bool first;
+  {
+    std::lock_guard<std::mutex> lk{core->outbox_mtx};
+    first = core->outbox.empty();
+    core->outbox.push_back({std::move(s), seq, std::move(res)});
+  }
+  if (first)
+    net::post(*core->io, [core] { core->drain_responses(); });
+}
+
+void server_core::drain_responses() {
+  std::vector<outgoing> batch;
+  {
+    std::lock_guard<std::mutex> lk{outbox_mtx};
+    batch.swap(outbox);
+  }
+  for (auto& out : batch)
+    out.session->deliver_on_strand(out.seq, std::move(out.res));
 }
 
 void session_base::notify_stop() {
@@ -222,6 +251,7 @@ struct http_server::impl {
     core->redirect_plain = opts.tls.has_value();
     core->redirect_host = host_for_url(opts.host);
     ioc.emplace(static_cast<int>(opts.io_threads));
+    core->io = &*ioc;
   }
 
   ~impl() {
@@ -230,6 +260,12 @@ struct http_server::impl {
     while (core->posting.load() != 0)
       std::this_thread::yield();
     listeners.clear();
+    {
+      // Queued responses hold sessions, whose sockets must go before the io_context.
+      std::vector<server_core::outgoing> queued;
+      std::lock_guard<std::mutex> lk{core->outbox_mtx};
+      queued.swap(core->outbox);
+    }
     ioc.reset(); // destroys whatever handlers (and sessions) are still queued
     ssl.reset();
     core->handler = nullptr; // responders may keep core alive; release the handler now

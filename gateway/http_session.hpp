@@ -58,6 +58,23 @@ struct server_core {
   std::atomic<bool> io_alive{true};
   std::atomic<int> posting{0};
 
+  /// Responses answered off the I/O threads wait here; one posted drain hands a whole
+  /// batch to their connections, instead of one post (allocation, scheduler lock,
+  /// wake-up) per response. Set before the first connection; valid while io_alive.
+  net::io_context* io = nullptr;
+  struct outgoing {
+    std::shared_ptr<session_base> session;
+    std::uint64_t seq;
+    response res;
+  };
+  std::mutex outbox_mtx;
+  std::vector<outgoing> outbox;
+  /// Queues a response; posts the drain when the outbox was empty.
+  static void enqueue_response(const std::shared_ptr<server_core>& core,
+                               std::shared_ptr<session_base> s, std::uint64_t seq,
+                               response&& res);
+  void drain_responses();
+
   // Registry of live sessions, for stop(). Touched once per connection, never per request.
   std::mutex mtx;
   std::condition_variable cv;
@@ -130,6 +147,7 @@ protected:
 
 private:
   friend struct server_core;
+  void deliver_on_strand(std::uint64_t seq, response&& res);
   bool counted_;
   session_base* prev_ = nullptr;
   session_base* next_ = nullptr;
