@@ -6,8 +6,11 @@
 #include "gateway/http_session.hpp"
 #include "gateway/responses.hpp"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+
+#include <algorithm>
 
 #include <openssl/ssl.h>
 
@@ -218,22 +221,38 @@ void require_readable(const std::string& path, const char* what) {
 
 } // namespace
 
+namespace {
+
+/// The io_context the calling thread runs, if it is one of a server's I/O threads.
+thread_local net::io_context* current_context = nullptr;
+
+} // namespace
+
+bool http_server::defer_on_io_thread(std::function<void()> fn) {
+  if (current_context == nullptr)
+    return false;
+  net::post(*current_context, std::move(fn));
+  return true;
+}
+
 struct http_server::impl {
   struct listener {
     acceptor_type acceptor;
     timer_type retry;
     bool tls;
     listener(net::io_context& ioc, bool is_tls)
-      : acceptor(net::make_strand(ioc)), retry(acceptor.get_executor()), tls(is_tls) {}
+      : acceptor(ioc.get_executor()), retry(acceptor.get_executor()), tls(is_tls) {}
   };
   enum class state { created, running, stopping, stopped };
 
   server_options opts;
   std::shared_ptr<server_core> core = std::make_shared<server_core>();
   std::optional<net::ssl::context> ssl;
-  std::optional<net::io_context> ioc;
+  /// One single-threaded io_context per I/O thread; connections are spread over them.
+  std::vector<std::unique_ptr<net::io_context>> pool;
+  std::size_t next_context = 0; ///< round robin, touched by the accepting thread only
   std::vector<std::unique_ptr<listener>> listeners;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   std::atomic<std::uint16_t> plain_port{0};
   std::atomic<std::uint16_t> secure_port{0};
@@ -250,8 +269,9 @@ struct http_server::impl {
     core->log_debug = opts.log_debug;
     core->redirect_plain = opts.tls.has_value();
     core->redirect_host = host_for_url(opts.host);
-    ioc.emplace(static_cast<int>(opts.io_threads));
-    core->io = &*ioc;
+    for (unsigned i = 0; i < opts.io_threads; ++i)
+      pool.push_back(std::make_unique<net::io_context>(1));
+    core->io = pool.front().get();
   }
 
   ~impl() {
@@ -266,7 +286,7 @@ struct http_server::impl {
       std::lock_guard<std::mutex> lk{core->outbox_mtx};
       queued.swap(core->outbox);
     }
-    ioc.reset(); // destroys whatever handlers (and sessions) are still queued
+    pool.clear(); // destroys whatever handlers (and sessions) are still queued
     ssl.reset();
     core->handler = nullptr; // responders may keep core alive; release the handler now
   }
@@ -308,14 +328,14 @@ struct http_server::impl {
     if (!ec) {
       ep = tcp::endpoint{addr, port};
     } else {
-      tcp::resolver resolver{*ioc};
+      tcp::resolver resolver{*pool.front()};
       auto results = resolver.resolve(opts.host, std::to_string(port),
                                       tcp::resolver::passive, ec);
       if (ec || results.empty())
         fail("cannot resolve host: " + (ec ? ec.message() : std::string{"no address"}));
       ep = results.begin()->endpoint();
     }
-    auto l = std::make_unique<listener>(*ioc, tls);
+    auto l = std::make_unique<listener>(*pool.front(), tls);
     if (l->acceptor.open(ep.protocol(), ec); ec)
       fail(ec.message());
     l->acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -348,16 +368,18 @@ struct http_server::impl {
     core->tls_port = secure_port.load();
     for (auto& l : listeners)
       do_accept(*l);
-    work.emplace(ioc->get_executor());
-    for (unsigned i = 0; i < opts.io_threads; ++i)
-      threads.emplace_back([this] { run_thread(); });
+    for (auto& ctx : pool) {
+      work.emplace_back(ctx->get_executor());
+      threads.emplace_back([this, c = ctx.get()] { run_thread(*c); });
+    }
     st = state::running;
   }
 
-  void run_thread() {
+  void run_thread(net::io_context& ctx) {
+    current_context = &ctx;
     for (;;) {
       try {
-        ioc->run();
+        ctx.run();
         return;
       } catch (const std::exception& e) {
         core->warn(std::string{"uncaught exception on an HTTP I/O thread: "} + e.what());
@@ -368,8 +390,8 @@ struct http_server::impl {
   }
 
   void do_accept(listener& l) {
-    l.acceptor.async_accept(net::make_strand(*ioc), [this, &l](error_code ec,
-                                                               socket_type sock) {
+    auto& ctx = *pool[next_context++ % pool.size()];
+    l.acceptor.async_accept(ctx.get_executor(), [this, &l](error_code ec, socket_type sock) {
       on_accept(l, ec, std::move(sock));
     });
   }
@@ -441,7 +463,8 @@ struct http_server::impl {
         });
       core->for_each([](std::shared_ptr<session_base> s) { s->notify_stop(); });
     }
-    if (ioc->get_executor().running_in_this_thread()) {
+    if (std::any_of(pool.begin(), pool.end(),
+                    [](auto& c) { return c->get_executor().running_in_this_thread(); })) {
       core->warn("http_server::stop() called on an I/O thread; shutdown initiated only");
       return;
     }
@@ -449,8 +472,9 @@ struct http_server::impl {
       core->for_each([](std::shared_ptr<session_base> s) { s->notify_force_close(); });
       core->wait_empty(clock_type::now() + 1s);
     }
-    work.reset();
-    ioc->stop();
+    work.clear();
+    for (auto& ctx : pool)
+      ctx->stop();
     for (auto& t : threads)
       t.join();
     threads.clear();

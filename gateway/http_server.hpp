@@ -87,6 +87,11 @@ public:
   /// call (or the destructor) from another thread finishes it.
   void stop(std::chrono::milliseconds drain);
 
+  /// On one of a server's I/O threads: runs `fn` on that thread after the handlers
+  /// already queued there, and returns true. Elsewhere: does nothing, returns false.
+  /// Lets a request handler batch work that one pass over ready connections produced.
+  static bool defer_on_io_thread(std::function<void()> fn);
+
   /// Currently open connections (including ones being rejected with 503).
   std::size_t active_connections() const;
 

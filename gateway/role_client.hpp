@@ -14,6 +14,7 @@
 // also removes the response handler, so a late reply is dropped.
 
 #include "actors/common/role_directory.hpp"
+#include "gateway/http_server.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 
@@ -127,7 +128,7 @@ public:
       done(caf::expected<Reply>{make_error(ec::unavailable, "role " + role + " is not running")});
       return;
     }
-    const auto idx = next_.fetch_add(1, std::memory_order_relaxed) % bridges_.size();
+    const auto idx = pick_bridge();
     auto task = bridge_task{[target = std::move(target), tracker = trackers_[idx],
                              done = std::move(done), role, timeout = timeout_,
                              msg...](caf::event_based_actor* self) mutable {
@@ -145,10 +146,55 @@ public:
           (*cb)(caf::expected<Reply>{name_the_role(std::move(err), role, timeout)});
         });
     }};
-    caf::anon_send(bridges_[idx], std::move(task));
+    send_batched(idx, std::move(task));
   }
 
 private:
+  /// The calls an I/O thread has made in its current pass over ready connections.
+  struct pending_batch {
+    std::vector<bridge_task> tasks;
+    const role_client* owner = nullptr;
+    size_t bridge = 0;
+  };
+  static pending_batch& batch() {
+    thread_local pending_batch b;
+    return b;
+  }
+
+  /// The bridge of the open batch, so a call joins it; otherwise the next in turn.
+  size_t pick_bridge() const {
+    auto& b = batch();
+    if (!b.tasks.empty() && b.owner == this)
+      return b.bridge;
+    return next_.fetch_add(1, std::memory_order_relaxed) % bridges_.size();
+  }
+
+  /// On an HTTP I/O thread, the calls of one pass go to the bridge as one message (one
+  /// mailbox element, at most one wake-up); elsewhere each call is sent at once.
+  void send_batched(size_t idx, bridge_task task) const {
+    auto& b = batch();
+    if (!b.tasks.empty()) {
+      if (b.owner == this && b.bridge == idx)
+        b.tasks.push_back(std::move(task));
+      else
+        caf::anon_send(bridges_[idx], std::move(task));
+      return;
+    }
+    b.owner = this;
+    b.bridge = idx;
+    b.tasks.push_back(std::move(task));
+    auto flush = [bridge = bridges_[idx]] {
+      auto tasks = std::make_shared<std::vector<bridge_task>>();
+      tasks->swap(batch().tasks);
+      caf::anon_send(bridge, bridge_task{[tasks](caf::event_based_actor* self) {
+                       for (auto& t : *tasks)
+                         t.run(self);
+                     }});
+    };
+    if (!http_server::defer_on_io_thread(flush))
+      flush();
+  }
+
   /// CAF's own request errors become project errors that say which role failed.
   static caf::error name_the_role(caf::error err, const std::string& role,
                                   std::chrono::milliseconds timeout) {
