@@ -7,6 +7,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/deploy/install-deps.sh"
 "$root/deploy/build.sh"
 dir="${FLIGHTWATCH_BUILD_DIR:-$root/build}"
-[ "${FLIGHTWATCH_SANITIZE:-0}" = 1 ] && dir="${FLIGHTWATCH_BUILD_DIR:-$root/build-asan}"
+if [ "${FLIGHTWATCH_SANITIZE:-0}" = 1 ]; then
+  dir="${FLIGHTWATCH_BUILD_DIR:-$root/build-asan}"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/ubsan.supp"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+fi
 cd "$dir"
 ctest --output-on-failure --timeout 300 "$@"
