@@ -78,20 +78,24 @@ struct curl_global {
   ~curl_global() { curl_global_cleanup(); }
 } curl_global_instance;
 
-struct http_result {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  std::string body;
+/// Headers and body of a response, as both clients below see it.
+struct response_text {
   std::map<std::string, std::string> headers; // lower-case names
-  long new_connections = 0;
-  long local_port = 0;
-  std::string error;
+  std::string body;
 
   json body_json() const { return json::parse(body); }
   std::string header(const std::string& name) const {
     auto i = headers.find(lower(name));
     return i == headers.end() ? std::string{} : i->second;
   }
+};
+
+struct http_result : response_text {
+  CURLcode code = CURLE_OK;
+  long status = 0;
+  long new_connections = 0;
+  long local_port = 0;
+  std::string error;
 };
 
 struct request_options {
@@ -196,17 +200,9 @@ http_result fetch(const std::string& url, const request_options& o = {}) {
 
 // -- raw socket client ----------------------------------------------------------------
 
-struct raw_response {
+struct raw_response : response_text {
   std::string version;
   int status = 0;
-  std::map<std::string, std::string> headers; // lower-case names
-  std::string body;
-
-  json body_json() const { return json::parse(body); }
-  std::string header(const std::string& name) const {
-    auto i = headers.find(lower(name));
-    return i == headers.end() ? std::string{} : i->second;
-  }
 };
 
 class raw_client {
