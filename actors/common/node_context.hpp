@@ -7,7 +7,6 @@
 #include "config/settings.hpp"
 #include "messages/types.hpp"
 
-#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -22,7 +21,6 @@ struct node_context {
   settings cfg;
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<role_directory> directory;
-  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
 
   /// The answer every role gives to ping.
   pong make_pong(const std::string& role) const {
