@@ -239,6 +239,16 @@ std::optional<std::string> settings::validate() const {
     return "storage.url: expected sqlite:///path/file.db or postgresql://user@host:port/db";
   if (storage.url.starts_with("sqlite://") && storage.url.size() == 9)
     return "storage.url: the SQLite URL names no file";
+  if (storage.pool_size == 0 || storage.pool_size > 256)
+    return "storage.pool_size: expected 1 to 256";
+  if (storage.timeout.count() <= 0)
+    return "storage.timeout: must be positive";
+  if (user_manager.idempotency_ttl.count() <= 0)
+    return "user_manager.idempotency_ttl: must be positive";
+  if (user_manager.idempotency_in_progress_timeout.count() <= 0)
+    return "user_manager.idempotency_in_progress_timeout: must be positive";
+  if (user_manager.idempotency_purge_interval.count() <= 0)
+    return "user_manager.idempotency_purge_interval: must be positive";
   if (!is_http_url(opensky.base_url))
     return "opensky.base_url: expected an http(s) URL, got '" + opensky.base_url + "'";
   if (!is_http_url(opensky.auth_url))

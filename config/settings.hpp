@@ -55,6 +55,14 @@ struct gateway_settings {
 
 struct storage_settings {
   std::string url = "sqlite://data/flightwatch.db"; // or postgresql://user:pw@host:port/db
+  unsigned pool_size = 4;                  // worker threads, one connection each
+  duration timeout{std::chrono::seconds{5}}; // a store call slower than this fails (503)
+};
+
+struct user_manager_settings {
+  duration idempotency_ttl{std::chrono::hours{24}};           // keys are purged after
+  duration idempotency_in_progress_timeout{std::chrono::seconds{30}}; // then re-claimable
+  duration idempotency_purge_interval{std::chrono::minutes{10}};
 };
 
 struct opensky_settings {
@@ -82,6 +90,7 @@ struct settings {
   node_settings node;
   gateway_settings gateway;
   storage_settings storage;
+  user_manager_settings user_manager;
   opensky_settings opensky;
   telegram_settings telegram;
   kafka_settings kafka;

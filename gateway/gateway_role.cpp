@@ -4,6 +4,7 @@
 #include "actors/common/log.hpp"
 #include "gateway/http_server.hpp"
 #include "gateway/routes.hpp"
+#include "gateway/user_manager_routes.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -80,6 +81,7 @@ gateway_actor::behavior_type gateway_role(gateway_actor::stateful_pointer<gatewa
     st.ctx, std::make_shared<gateway::role_client>(st.bridges, st.ctx->directory,
                                                    g.request_timeout)};
   gateway::add_node_routes(*st.routes, svc);
+  gateway::add_user_manager_routes(*st.routes, svc);
   auto routes = st.routes;
   auto server = std::make_unique<gateway::http_server>(
     server_options_from(g), [routes](gateway::request&& req, gateway::responder done) {

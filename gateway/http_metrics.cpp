@@ -1,5 +1,7 @@
 #include "gateway/http_metrics.hpp"
 
+#include <algorithm>
+
 namespace fw::gateway {
 
 namespace {
@@ -27,7 +29,11 @@ http_metrics::http_metrics(node_metrics& node)
 
 http_metrics::route_metrics& http_metrics::route(const std::string& service,
                                                  const std::string& route) {
-  return routes_.emplace_back(*this, service, route);
+  // The seed's dashboards and SLA queries select service="user_manager": role names with
+  // underscores.
+  auto label = service;
+  std::replace(label.begin(), label.end(), '-', '_');
+  return routes_.emplace_back(*this, std::move(label), route);
 }
 
 http_metrics::route_metrics::route_metrics(http_metrics& parent, std::string service,

@@ -45,6 +45,7 @@ public:
   explicit http_metrics(node_metrics& node);
 
   /// The handles of one route; stable for the lifetime of this object.
+  /// `service` is a role name; its label has '_' for '-' ("user-manager" → "user_manager").
   route_metrics& route(const std::string& service, const std::string& route);
 
 private:

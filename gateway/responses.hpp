@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
 #include <string_view>
 
 namespace fw::gateway {
@@ -16,6 +17,10 @@ inline constexpr std::string_view server_name = "flightwatch";
 /// Content-Length set, and keep-alive as requested.
 response json_response(http::status status, const nlohmann::json& body,
                        unsigned version = 11, bool keep_alive = true);
+
+/// A JSON response whose body is already serialized JSON text.
+response json_text_response(http::status status, std::string body, unsigned version = 11,
+                            bool keep_alive = true);
 
 /// `{"error": "<error>", "message": "<message>"}` built with json_response.
 /// `error` is a stable machine-readable code ("payload_too_large"), `message`

@@ -16,15 +16,38 @@ using role_actor = caf::typed_actor<
   // Readiness of this component and what it depends on (GET /health).
   caf::replies_to<health_atom>::with<component_health>>;
 
-/// Storage service of a node: owns the connection(s) to SQLite or PostgreSQL.
-/// Internally it also takes caf::connect_atom (its own retry timer after a failed
-/// connection); see persistence/storage_service.cpp.
-using storage_actor = role_actor;
+/// Storage service of a node: brings the schema up to date (retrying with backoff while
+/// the database is down) and hands work to its pool of detached workers, each with its
+/// own connection, so no blocking call runs on CAF's scheduler threads.
+/// Internally it also takes caf::connect_atom (its own retry timer); see
+/// persistence/storage_service.cpp.
+using storage_actor = role_actor::extend<
+  // Runs the task on a worker; error ec::unavailable while the database is down.
+  caf::replies_to<db_task>::with<void>>;
+
+/// One storage worker (detached, one connection). Health probes its connection.
+using storage_worker_actor = role_actor::extend<caf::replies_to<db_task>::with<void>>;
 
 /// user-manager role (prefix /user-manager): users, idempotency keys, Telegram link.
-using user_manager_actor = role_actor;
+/// The std::string before each command is its Idempotency-Key ("" when none was sent).
+using user_manager_actor = role_actor::extend<
+  // POST /users: 201, or 400/409/422 as a command_reply (replayed for a completed key).
+  caf::replies_to<create_user_atom, std::string, user>::with<command_reply>,
+  // DELETE /users/<email>: 200 or 404, then asks data-collector to drop the interests.
+  caf::replies_to<delete_user_atom, std::string, std::string>::with<command_reply>,
+  // POST /users/telegram (email, chat id): 200, 404 unknown user, 409 id of another user.
+  caf::replies_to<link_telegram_atom, std::string, std::string, std::int64_t>::with<
+    command_reply>,
+  // GET /users, ordered by email.
+  caf::replies_to<list_users_atom>::with<std::vector<user>>,
+  // GET /users/<email>; error ec::not_found when absent.
+  caf::replies_to<get_user_atom, std::string>::with<user>,
+  // The seed's CheckUserExists, for other roles.
+  caf::replies_to<user_exists_atom, std::string>::with<bool>>;
 
 /// data-collector role (prefix /data-collector): interests, flights, OpenSky collection.
+/// Planned: delete_interests_atom, std::string email -> std::uint64_t (interests removed),
+/// which the user-manager sends when a user is deleted.
 using data_collector_actor = role_actor;
 
 /// alert-evaluator role: consumes to-alert-system, produces to-notifier.

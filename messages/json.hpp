@@ -7,6 +7,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <string>
+#include <string_view>
+
 namespace fw {
 
 void to_json(nlohmann::json& j, const pong& x);
@@ -14,5 +17,15 @@ void from_json(const nlohmann::json& j, pong& x);
 
 void to_json(nlohmann::json& j, const component_health& x);
 void from_json(const nlohmann::json& j, component_health& x);
+
+/// The seed's user object: email, first_name, last_name, tax_code, iban,
+/// telegram_chat_id (null when not set; tax_code and iban null when not given).
+void to_json(nlohmann::json& j, const user& x);
+void from_json(const nlohmann::json& j, user& x);
+
+/// `{"error": "<error>", "message": "<message>"}`, the body of every error response.
+std::string error_body(std::string_view error, std::string_view message);
+/// `{"message": "<message>"}`, the seed's body for a successful command.
+std::string message_body(std::string_view message);
 
 } // namespace fw

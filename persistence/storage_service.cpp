@@ -2,144 +2,113 @@
 
 #include "actors/common/exceptions.hpp"
 #include "actors/common/log.hpp"
+#include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "persistence/storage_worker.hpp"
+#include "persistence/stores.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <pqxx/pqxx>
-#include <sqlite3.h>
-
-#include <filesystem>
+#include <memory>
+#include <vector>
 
 namespace fw {
 
 namespace {
 
-class sqlite_connection : public storage_connection {
-public:
-  explicit sqlite_connection(const std::string& path) {
-    auto parent = std::filesystem::path{path}.parent_path();
-    std::error_code ignored;
-    if (!parent.empty())
-      std::filesystem::create_directories(parent, ignored);
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr)
-        != SQLITE_OK) {
-      std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open SQLite file " + path + ": " + why);
-    }
-    exec("PRAGMA journal_mode=WAL");
-    exec("PRAGMA busy_timeout=5000");
-  }
-  ~sqlite_connection() override {
-    sqlite3_close(db_);
-  }
-  void probe() override {
-    exec("SELECT 1");
-  }
-
-private:
-  void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string why = err ? err : "unknown error";
-      sqlite3_free(err);
-      throw std::runtime_error(std::string{"SQLite: "} + why);
-    }
-  }
-  sqlite3* db_ = nullptr;
-};
-
-class postgres_connection : public storage_connection {
-public:
-  explicit postgres_connection(const std::string& uri) : conn_(uri) {
-  }
-  void probe() override {
-    pqxx::nontransaction tx{conn_};
-    tx.exec("SELECT 1");
-  }
-
-private:
-  pqxx::connection conn_;
-};
+/// How long the schema migration at start may take before it counts as failed.
+constexpr auto migration_timeout = std::chrono::seconds{60};
 
 struct storage_state {
   static constexpr const char* name = "storage";
   node_context_ptr ctx;
   storage_location where;
-  std::unique_ptr<storage_connection> conn;
-  std::string detail = "connecting";
+  std::vector<storage_worker_actor> workers;
+  size_t next = 0;
+  bool ready = false;
+  bool migrating = false;
+  std::string detail = "migrating the schema";
   duration backoff{200};
+
+  const storage_worker_actor& pick() {
+    return workers[next++ % workers.size()];
+  }
 };
 
 using storage_impl = storage_actor::extend<caf::reacts_to<caf::connect_atom>>;
+using storage_pointer = storage_impl::stateful_pointer<storage_state>;
 
-void try_connect(storage_impl::stateful_pointer<storage_state> self) {
+/// Runs the migrations on a worker; on failure retries with backoff (up to 10 s apart).
+void migrate(storage_pointer self) {
   auto& st = self->state;
-  try {
-    st.conn = open_storage(st.where);
-    st.conn->probe();
-    st.detail.clear();
-    st.backoff = duration{200};
-    log::info("storage", "ready: ", st.where.describe());
-  } catch (const std::exception& e) {
-    st.conn.reset();
-    st.detail = e.what();
-    log::error("storage", "not ready (", st.where.describe(), "): ", st.detail, "; retrying in ",
-               st.backoff.count(), " ms");
-    self->delayed_send(self, st.backoff, caf::connect_atom::value);
-    st.backoff = std::min(st.backoff * 2, duration{std::chrono::seconds{10}});
-  }
+  if (st.ready || st.migrating)
+    return;
+  st.migrating = true;
+  auto version = std::make_shared<int>(0);
+  self
+    ->request(st.pick(), migration_timeout,
+              db_task{"migrate", [version](store_session& s) { *version = s.migrate(); }})
+    .then(
+      [self, version] {
+        auto& st = self->state;
+        st.migrating = false;
+        st.ready = true;
+        st.detail.clear();
+        st.backoff = duration{200};
+        log::info("storage", "ready: ", st.where.describe(), ", schema version ", *version);
+      },
+      [self](caf::error& err) {
+        auto& st = self->state;
+        st.migrating = false;
+        st.detail = message_of(err);
+        log::error("storage", "not ready (", st.where.describe(), "): ", st.detail,
+                   "; retrying in ", st.backoff.count(), " ms");
+        self->delayed_send(self, st.backoff, caf::connect_atom::value);
+        st.backoff = std::min(st.backoff * 2, duration{std::chrono::seconds{10}});
+      });
 }
 
-storage_impl::behavior_type storage_service(storage_impl::stateful_pointer<storage_state> self,
-                                            node_context_ptr ctx, storage_location where) {
+storage_impl::behavior_type storage_service(storage_pointer self, node_context_ptr ctx,
+                                            storage_location where) {
   log_exceptions(self, storage_state::name);
-  self->state.ctx = std::move(ctx);
-  self->state.where = std::move(where);
-  try_connect(self);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.where = std::move(where);
+  const auto pool_size = std::max(1u, st.ctx->cfg.storage.pool_size);
+  for (unsigned i = 0; i < pool_size; ++i) {
+    st.workers.push_back(spawn_storage_worker(self->system(), st.ctx, st.where));
+    self->link_to(st.workers.back());
+  }
+  migrate(self);
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(storage_state::name); },
-    [self](health_atom) {
+    [self](health_atom) -> caf::result<component_health> {
       auto& st = self->state;
-      if (st.conn) {
-        try {
-          st.conn->probe();
-        } catch (const std::exception& e) {
-          st.conn.reset();
-          st.detail = std::string{"connection lost: "} + e.what();
-          log::error("storage", st.detail);
-          self->send(self, caf::connect_atom::value);
-        }
-      }
-      return component_health{storage_state::name, st.conn != nullptr, st.detail};
+      if (!st.ready)
+        return component_health{storage_state::name, false, st.detail};
+      // The probe blocks: a worker runs it.
+      return self->delegate(st.pick(), health_atom::value);
     },
-    [self](caf::connect_atom) {
-      if (!self->state.conn)
-        try_connect(self);
+    [self](db_task& task) -> caf::result<void> {
+      auto& st = self->state;
+      if (!st.ready)
+        return make_error(ec::unavailable, "storage not ready: " + st.detail);
+      return self->delegate(st.pick(), std::move(task));
     },
+    [self](caf::connect_atom) { migrate(self); },
   };
 }
 
 } // namespace
 
-std::unique_ptr<storage_connection> open_storage(const storage_location& where) {
-  if (where.kind == storage_location::backend::sqlite)
-    return std::make_unique<sqlite_connection>(where.target);
-  try {
-    return std::make_unique<postgres_connection>(where.target);
-  } catch (const pqxx::broken_connection& e) {
-    throw std::runtime_error(std::string{"cannot connect to PostgreSQL: "} + e.what());
-  }
-}
-
 caf::actor spawn_storage(caf::actor_system& sys, const node_context_ptr& ctx) {
   auto where = parse_storage_url(ctx->cfg.storage.url);
-  // settings::validate() has checked the URL shape already.
-  return caf::actor_cast<caf::actor>(sys.spawn<caf::detached>(storage_service, ctx, *where));
+  // settings::validate() has checked the URL shape already. The service itself never
+  // blocks (its workers do), so it runs on the scheduler.
+  return caf::actor_cast<caf::actor>(sys.spawn(storage_service, ctx, *where));
 }
 
 } // namespace fw

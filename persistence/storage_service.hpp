@@ -1,30 +1,18 @@
 #pragma once
-// The node's storage service: opens SQLite or connects to PostgreSQL and reports whether
-// storage is ready. It runs detached (its own thread) because every database call
-// blocks. A database that is down at start or lost later is retried with backoff; until
-// then health says "not ready" with the reason, and the node keeps running.
+// The node's storage service ("storage" in the role directory). It brings the schema up
+// to date at start (retrying with backoff while the database is down: the node keeps
+// running and /health says why storage is not ready), then hands each db_task to one of
+// its detached workers. Each worker owns one session (connection) and reopens it after
+// the database was lost, so roles see ec::unavailable (503) while it is down and normal
+// service once it is back, without a restart.
 
 #include "actors/common/node_context.hpp"
-#include "persistence/storage_url.hpp"
 
 #include <caf/fwd.hpp>
 
-#include <memory>
-
 namespace fw {
 
-/// Opens one connection to the configured backend; throws std::runtime_error with a
-/// message that is safe to show (no password).
-class storage_connection {
-public:
-  virtual ~storage_connection() = default;
-  /// A cheap round trip proving the connection still works; throws when it does not.
-  virtual void probe() = 0;
-};
-
-std::unique_ptr<storage_connection> open_storage(const storage_location& where);
-
-/// Spawns the storage service ("storage" in the role directory).
+/// Spawns the storage service and its `storage.pool_size` workers.
 caf::actor spawn_storage(caf::actor_system& sys, const node_context_ptr& ctx);
 
 } // namespace fw

@@ -24,6 +24,9 @@ template <class Tag>
 role_actor::behavior_type basic_role(role_actor::stateful_pointer<basic_role_state<Tag>> self,
                                      node_context_ptr ctx) {
   log_exceptions(self, Tag::name);
+  // A request this role does not handle yet gets sec::unexpected_message back, without
+  // CAF's default handler printing it to stdout.
+  self->set_default_handler(caf::drop);
   self->state.ctx = std::move(ctx);
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(Tag::name); },

@@ -1,6 +1,7 @@
 #include "actors/node/roles.hpp"
 
 #include "actors/common/basic_role.hpp"
+#include "actors/user_manager/user_manager.hpp"
 #include "gateway/gateway_role.hpp"
 #include "persistence/storage_service.hpp"
 
@@ -12,9 +13,6 @@ namespace fw {
 namespace {
 
 // Roles whose own behaviour is not built yet: they answer ping and health.
-struct user_manager_tag {
-  static constexpr const char* name = "user-manager";
-};
 struct data_collector_tag {
   static constexpr const char* name = "data-collector";
 };
@@ -32,7 +30,7 @@ struct sla_watchdog_tag {
 
 std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
   static const std::map<std::string, role_factory> factories{
-    {"user-manager", spawn_basic_role<user_manager_tag>},
+    {"user-manager", spawn_user_manager},
     {"data-collector", spawn_basic_role<data_collector_tag>},
     {"alert-evaluator", spawn_basic_role<alert_evaluator_tag>},
     {"notifier", spawn_basic_role<notifier_tag>},

@@ -195,13 +195,13 @@ TEST(node, metrics_count_the_requests_made) {
   ASSERT_EQ(r.status, 200);
   EXPECT_NE(r.headers["content-type"].find("text/plain"), std::string::npos);
   EXPECT_NE(r.body.find("http_requests_total{method=\"GET\",node=\"test-node\",route=\"/user-"
-                        "manager/ping\",service=\"user-manager\",status=\"200\"} 3"),
+                        "manager/ping\",service=\"user_manager\",status=\"200\"} 3"),
             std::string::npos)
     << r.body;
   EXPECT_NE(r.body.find("route=\"unmatched\",service=\"gateway\",status=\"404\"} 1"),
             std::string::npos);
   EXPECT_NE(r.body.find("http_request_duration_seconds_count{method=\"GET\",node=\"test-node\","
-                        "route=\"/user-manager/ping\",service=\"user-manager\"} 3"),
+                        "route=\"/user-manager/ping\",service=\"user_manager\"} 3"),
             std::string::npos);
   EXPECT_NE(r.body.find("http_requests_in_progress"), std::string::npos);
   EXPECT_NE(r.body.find("process_resident_memory_bytes"), std::string::npos);

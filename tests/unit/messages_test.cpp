@@ -65,6 +65,35 @@ TEST_F(messages_test, component_health_round_trips) {
   EXPECT_EQ(json_round_trip(down), down);
 }
 
+TEST_F(messages_test, user_round_trips_with_and_without_optional_fields) {
+  fw::user full{"mario.rossi@gmail.com", "Mario", "Rossi", "RSSMRA85D15Z404E",
+                "IT19Z1234567890000123456789", std::int64_t{5'000'000'000}};
+  fw::user minimal{"a@b.io", "A", "B", "", "", caf::none};
+  EXPECT_EQ(caf_round_trip(full), full);
+  EXPECT_EQ(caf_round_trip(minimal), minimal);
+  EXPECT_EQ(json_round_trip(full), full);
+  EXPECT_EQ(json_round_trip(minimal), minimal);
+  nlohmann::json j = minimal;
+  EXPECT_TRUE(j.at("tax_code").is_null());
+  EXPECT_TRUE(j.at("iban").is_null());
+  EXPECT_TRUE(j.at("telegram_chat_id").is_null());
+  EXPECT_EQ(nlohmann::json(full).at("telegram_chat_id"), 5'000'000'000);
+  std::vector<fw::user> both{full, minimal};
+  EXPECT_EQ(caf_round_trip(both), both);
+}
+
+TEST_F(messages_test, command_reply_round_trips) {
+  fw::command_reply x{201, R"({"message":"User created successfully"})", true};
+  EXPECT_EQ(caf_round_trip(x), x);
+}
+
+TEST_F(messages_test, error_and_message_bodies_are_json) {
+  auto e = nlohmann::json::parse(fw::error_body("conflict", "a \"quoted\" text"));
+  EXPECT_EQ(e.at("error"), "conflict");
+  EXPECT_EQ(e.at("message"), "a \"quoted\" text");
+  EXPECT_EQ(nlohmann::json::parse(fw::message_body("done")).at("message"), "done");
+}
+
 TEST_F(messages_test, json_with_missing_field_is_rejected) {
   EXPECT_THROW(nlohmann::json::parse(R"({"node":"n"})").get<fw::pong>(),
                nlohmann::json::exception);
@@ -74,10 +103,11 @@ TEST_F(messages_test, json_with_missing_field_is_rejected) {
 }
 
 TEST_F(messages_test, every_type_of_the_block_is_announced) {
-  // The block covers pong, component_health and the local-only bridge_task.
+  // The block covers pong, component_health, user, std::vector<user>, command_reply and
+  // the local-only bridge_task and db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 3u);
+  EXPECT_EQ(last - first, 7u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
 }
 

@@ -104,12 +104,12 @@ TEST_F(router_test, metrics_label_requests_by_route_pattern) {
   call(http::verb::get, "/nope");
   auto text = node.scrape();
   EXPECT_NE(text.find("http_requests_total{method=\"GET\",node=\"n1\",route=\"/user-manager/"
-                      "users/{email}\",service=\"user-manager\",status=\"200\"} 2"),
+                      "users/{email}\",service=\"user_manager\",status=\"200\"} 2"),
             std::string::npos)
     << text;
   EXPECT_NE(text.find("route=\"unmatched\",service=\"gateway\",status=\"404\"} 1"),
             std::string::npos);
-  EXPECT_NE(text.find("http_requests_in_progress{node=\"n1\",service=\"user-manager\"} 0"),
+  EXPECT_NE(text.find("http_requests_in_progress{node=\"n1\",service=\"user_manager\"} 0"),
             std::string::npos);
 }
 

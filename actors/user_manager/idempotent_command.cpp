@@ -1,0 +1,104 @@
+#include "actors/user_manager/idempotent_command.hpp"
+
+#include "messages/json.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace fw::user_manager {
+
+namespace {
+
+std::string to_hex(const unsigned char* data, size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    out += digits[data[i] >> 4];
+    out += digits[data[i] & 0xf];
+  }
+  return out;
+}
+
+std::int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+std::string request_fingerprint(std::string_view operation, std::string_view canonical_input) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned size = 0;
+  auto* ctx = EVP_MD_CTX_new();
+  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1
+                  && EVP_DigestUpdate(ctx, operation.data(), operation.size()) == 1
+                  && EVP_DigestUpdate(ctx, "\n", 1) == 1
+                  && EVP_DigestUpdate(ctx, canonical_input.data(), canonical_input.size()) == 1
+                  && EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok)
+    throw std::runtime_error("SHA-256 failed");
+  return to_hex(digest.data(), size);
+}
+
+std::string new_claim_token() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+    throw std::runtime_error("no random bytes for a claim token");
+  return to_hex(bytes.data(), bytes.size());
+}
+
+command_reply run_idempotent(store_session& session, const idempotency_policy& policy,
+                             const std::string& key, const std::string& fingerprint,
+                             const std::string& user_email, const command& cmd) {
+  if (key.empty())
+    return cmd(session);
+  auto& keys = session.idempotency();
+  idempotency_store::claim_request req;
+  req.key = key;
+  req.fingerprint = fingerprint;
+  req.token = new_claim_token();
+  req.user_email = user_email;
+  req.now_ms = unix_ms();
+  req.expired_before_ms = req.now_ms - policy.ttl.count();
+  req.stale_before_ms = req.now_ms - policy.in_progress_timeout.count();
+  auto claim = keys.claim(req);
+  using outcome = idempotency_store::claim_result::outcome;
+  switch (claim.result) {
+    case outcome::mismatch:
+      return {422,
+              error_body("unprocessable",
+                         "this Idempotency-Key was already used for a different request"),
+              false};
+    case outcome::in_progress:
+      return {409,
+              error_body("conflict", "a request with this Idempotency-Key is still in progress"),
+              false};
+    case outcome::completed:
+      return {claim.status, std::move(claim.body), true};
+    case outcome::claimed:
+      break;
+  }
+  command_reply reply;
+  try {
+    reply = cmd(session);
+  } catch (...) {
+    try {
+      keys.release(key, req.token);
+    } catch (...) {
+      // The database is gone: the claim expires after in_progress_timeout instead.
+    }
+    throw;
+  }
+  if (reply.status >= 500)
+    keys.release(key, req.token);
+  else
+    keys.complete(key, req.token, reply.status, reply.body);
+  return reply;
+}
+
+} // namespace fw::user_manager

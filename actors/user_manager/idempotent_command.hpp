@@ -1,0 +1,38 @@
+#pragma once
+// At-most-once execution of a state-changing request under an Idempotency-Key (the seed's
+// four scenarios plus request binding, expiry and crash recovery). Runs on a storage
+// worker thread, inside one db_task: claim the key atomically in the database, run the
+// command, store its answer. A completed key replays the stored answer; a key held by a
+// running request answers 409; a key used for a different request answers 422.
+
+#include "messages/types.hpp"
+#include "persistence/stores.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace fw::user_manager {
+
+struct idempotency_policy {
+  std::chrono::milliseconds ttl;                 // completed keys count for this long
+  std::chrono::milliseconds in_progress_timeout; // a claim older than this is abandoned
+};
+
+/// What identifies one request: the operation (method and route) and its canonical
+/// input. The key is bound to the SHA-256 of both.
+std::string request_fingerprint(std::string_view operation, std::string_view canonical_input);
+
+/// A fresh random claim token.
+std::string new_claim_token();
+
+using command = std::function<command_reply(store_session&)>;
+
+/// Runs `cmd` at most once for `key` (with `fingerprint`); an empty key runs it directly.
+/// A command that answers 5xx or throws releases the key, so a retry runs again.
+command_reply run_idempotent(store_session& session, const idempotency_policy& policy,
+                             const std::string& key, const std::string& fingerprint,
+                             const std::string& user_email, const command& cmd);
+
+} // namespace fw::user_manager

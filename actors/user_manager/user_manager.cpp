@@ -1,0 +1,283 @@
+#include "actors/user_manager/user_manager.hpp"
+
+#include "actors/common/exceptions.hpp"
+#include "actors/common/log.hpp"
+#include "actors/user_manager/idempotent_command.hpp"
+#include "actors/user_manager/validation.hpp"
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/json.hpp"
+#include "persistence/db_call.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+
+namespace fw {
+
+namespace {
+
+using namespace user_manager;
+using write_result = user_store::write_result;
+
+struct user_manager_state {
+  static constexpr const char* name = "user-manager";
+  node_context_ptr ctx;
+  idempotency_policy policy{};
+  std::chrono::milliseconds store_timeout{};
+  prometheus::Counter* created = nullptr;
+  prometheus::Counter* deleted = nullptr;
+  prometheus::Family<prometheus::Counter>* replays = nullptr;
+
+  caf::actor storage() const {
+    return ctx->directory->get("storage");
+  }
+
+  void count_replay(const char* operation) {
+    auto labels = ctx->metrics->labels("user_manager");
+    labels.emplace("operation", operation);
+    replays->Add(labels).Increment();
+  }
+};
+
+using user_manager_impl = user_manager_actor::extend<caf::reacts_to<purge_atom>>;
+using self_pointer = user_manager_impl::stateful_pointer<user_manager_state>;
+
+command_reply bad_request(std::string message) {
+  return {400, error_body("invalid_argument", message), false};
+}
+
+/// Runs the idempotent command `cmd` on a storage worker and answers through `rp`;
+/// `after` sees every answer (metrics, follow-up work) before it is delivered.
+template <class After>
+caf::typed_response_promise<command_reply>
+run_command(self_pointer self, const char* operation, std::string key, std::string fingerprint,
+            std::string email, command cmd, After after) {
+  auto rp = self->make_response_promise<command_reply>();
+  auto& st = self->state;
+  db_call<command_reply>(
+    self, st.storage(), st.store_timeout, operation,
+    [policy = st.policy, key = std::move(key), fingerprint = std::move(fingerprint),
+     email = std::move(email), cmd = std::move(cmd)](store_session& s) {
+      return run_idempotent(s, policy, key, fingerprint, email, cmd);
+    },
+    [self, rp, operation, after](caf::expected<command_reply> reply) mutable {
+      if (!reply) {
+        rp.deliver(reply.error());
+        return;
+      }
+      if (reply->replayed)
+        self->state.count_replay(operation);
+      after(*reply, rp);
+    });
+  return rp;
+}
+
+/// After a user is deleted, their interests go too (the seed's DeleteUserInterests). The
+/// delete has happened whatever the data-collector answers, so its failure is only logged.
+void drop_interests(self_pointer self, const std::string& email, command_reply reply,
+                    caf::typed_response_promise<command_reply> rp) {
+  auto collector = self->state.ctx->directory->get("data-collector");
+  if (!collector) {
+    rp.deliver(std::move(reply));
+    return;
+  }
+  self->request(collector, self->state.store_timeout, delete_interests_atom::value, email)
+    .then(
+      [rp, reply](std::uint64_t) mutable { rp.deliver(reply); },
+      [rp, reply, email](caf::error& err) mutable {
+        log::warn("user-manager", "interests of deleted user ", email,
+                  " were not removed: ", message_of(err));
+        rp.deliver(reply);
+      });
+}
+
+void schedule_purge(self_pointer self) {
+  self->delayed_send(self, self->state.ctx->cfg.user_manager.idempotency_purge_interval,
+                     purge_atom::value);
+}
+
+user_manager_impl::behavior_type user_manager_role(self_pointer self, node_context_ptr ctx) {
+  log_exceptions(self, user_manager_state::name);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  const auto& cfg = st.ctx->cfg;
+  st.policy = {cfg.user_manager.idempotency_ttl, cfg.user_manager.idempotency_in_progress_timeout};
+  st.store_timeout = cfg.storage.timeout;
+  auto& registry = st.ctx->metrics->registry();
+  auto labels = st.ctx->metrics->labels("user_manager");
+  st.created = &prometheus::BuildCounter()
+                  .Name("flightwatch_users_created_total")
+                  .Help("Users registered")
+                  .Register(registry)
+                  .Add(labels);
+  st.deleted = &prometheus::BuildCounter()
+                  .Name("flightwatch_users_deleted_total")
+                  .Help("Users deleted")
+                  .Register(registry)
+                  .Add(labels);
+  st.replays = &prometheus::BuildCounter()
+                  .Name("flightwatch_idempotent_replays_total")
+                  .Help("Requests answered from a completed Idempotency-Key, by operation")
+                  .Register(registry);
+  schedule_purge(self);
+  return {
+    [self](ping_atom) { return self->state.ctx->make_pong(user_manager_state::name); },
+    [](health_atom) { return component_health{user_manager_state::name, true, {}}; },
+    [self](create_user_atom, std::string& key,
+           user& u) -> caf::result<command_reply> {
+      if (key.empty())
+        return bad_request("the Idempotency-Key header is required");
+      if (auto err = check_idempotency_key(key))
+        return bad_request(*err);
+      if (auto err = normalize_and_check(u))
+        return bad_request(*err);
+      auto fingerprint = request_fingerprint("POST /users", nlohmann::json(u).dump());
+      auto email = u.email;
+      return run_command(
+        self, "create_user", std::move(key), std::move(fingerprint), email,
+        [u = std::move(u)](store_session& s) -> command_reply {
+          switch (s.users().create(u)) {
+            case write_result::ok:
+              return {201, message_body("User created successfully"), false};
+            case write_result::tax_code_taken:
+              return {409, error_body("conflict", "a user with this tax_code already exists"),
+                      false};
+            default:
+              return {409,
+                      error_body("conflict", "a user with email " + u.email + " already exists"),
+                      false};
+          }
+        },
+        [self](const command_reply& reply, auto& rp) {
+          if (reply.status == 201 && !reply.replayed)
+            self->state.created->Increment();
+          rp.deliver(reply);
+        });
+    },
+    [self](delete_user_atom, std::string& key,
+           std::string& raw_email) -> caf::result<command_reply> {
+      if (key.empty())
+        return bad_request("the Idempotency-Key header is required");
+      if (auto err = check_idempotency_key(key))
+        return bad_request(*err);
+      auto email = normalize_email(raw_email);
+      auto fingerprint = request_fingerprint("DELETE /users", email);
+      return run_command(
+        self, "delete_user", std::move(key), std::move(fingerprint), email,
+        [email](store_session& s) -> command_reply {
+          if (s.users().remove(email))
+            return {200, message_body("User deleted successfully"), false};
+          return {404, error_body("not_found", "user " + email + " not found"), false};
+        },
+        [self, email](const command_reply& reply, auto& rp) {
+          if (reply.status != 200) {
+            rp.deliver(reply);
+            return;
+          }
+          if (!reply.replayed)
+            self->state.deleted->Increment();
+          drop_interests(self, email, reply, rp);
+        });
+    },
+    [self](link_telegram_atom, std::string& key, std::string& raw_email,
+           std::int64_t chat_id) -> caf::result<command_reply> {
+      if (auto err = check_idempotency_key(key))
+        return bad_request(*err);
+      if (chat_id == 0)
+        return bad_request("telegram_chat_id must not be 0");
+      auto email = normalize_email(raw_email);
+      if (auto err = check_email(email))
+        return bad_request(*err);
+      auto fingerprint =
+        request_fingerprint("POST /users/telegram", email + "\n" + std::to_string(chat_id));
+      return run_command(
+        self, "link_telegram", std::move(key), std::move(fingerprint), email,
+        [email, chat_id](store_session& s) -> command_reply {
+          switch (s.users().set_telegram_chat_id(email, chat_id)) {
+            case write_result::ok:
+              return {200, message_body("Telegram chat ID linked successfully"), false};
+            case write_result::not_found:
+              return {404, error_body("not_found", "user " + email + " not found"), false};
+            default:
+              return {409,
+                      error_body("conflict", "this telegram_chat_id belongs to another user"),
+                      false};
+          }
+        },
+        [](const command_reply& reply, auto& rp) { rp.deliver(reply); });
+    },
+    [self](list_users_atom) -> caf::result<std::vector<user>> {
+      auto rp = self->make_response_promise<std::vector<user>>();
+      db_call<std::vector<user>>(
+        self, self->state.storage(), self->state.store_timeout, "list_users",
+        [](store_session& s) { return s.users().list(); },
+        [rp](caf::expected<std::vector<user>> users) mutable {
+          if (users)
+            rp.deliver(std::move(*users));
+          else
+            rp.deliver(users.error());
+        });
+      return rp;
+    },
+    [self](get_user_atom, const std::string& raw_email) -> caf::result<user> {
+      auto rp = self->make_response_promise<user>();
+      auto email = normalize_email(raw_email);
+      db_call<std::optional<user>>(
+        self, self->state.storage(), self->state.store_timeout, "find_user",
+        [email](store_session& s) { return s.users().find(email); },
+        [rp, email](caf::expected<std::optional<user>> found) mutable {
+          if (!found)
+            rp.deliver(found.error());
+          else if (!*found)
+            rp.deliver(make_error(ec::not_found, "user " + email + " not found"));
+          else
+            rp.deliver(std::move(**found));
+        });
+      return rp;
+    },
+    [self](user_exists_atom, const std::string& raw_email) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto email = normalize_email(raw_email);
+      db_call<bool>(
+        self, self->state.storage(), self->state.store_timeout, "user_exists",
+        [email](store_session& s) { return s.users().find(email).has_value(); },
+        [rp](caf::expected<bool> exists) mutable {
+          if (exists)
+            rp.deliver(*exists);
+          else
+            rp.deliver(exists.error());
+        });
+      return rp;
+    },
+    [self](purge_atom) {
+      auto ttl = self->state.policy.ttl;
+      db_call<std::uint64_t>(
+        self, self->state.storage(), self->state.store_timeout, "purge_idempotency_keys",
+        [ttl](store_session& s) {
+          using namespace std::chrono;
+          auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
+          return s.idempotency().purge((now - ttl).count());
+        },
+        [self](caf::expected<std::uint64_t> purged) {
+          if (!purged)
+            log::warn("user-manager", "purging expired idempotency keys failed: ",
+                      message_of(purged.error()));
+          else if (*purged > 0)
+            log::info("user-manager", "purged ", *purged, " expired idempotency keys");
+          schedule_purge(self);
+        });
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_user_manager(caf::actor_system& sys, const node_context_ptr& ctx) {
+  return caf::actor_cast<caf::actor>(sys.spawn(user_manager_role, ctx));
+}
+
+} // namespace fw

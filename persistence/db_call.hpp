@@ -1,0 +1,62 @@
+#pragma once
+// How a role runs blocking store code without blocking its own thread: the work travels
+// to a storage worker as a db_task, and `done` runs back in the role with the result.
+//
+//   db_call<std::optional<user>>(self, storage, timeout, "find_user",
+//     [email](store_session& s) { return s.users().find(email); },
+//     [](caf::expected<std::optional<user>> found) { ... });
+//
+// The result crosses threads through a shared slot that the worker fills before it
+// replies; CAF's message passing orders the write before the read.
+
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/stores.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace fw {
+
+/// CAF's request errors in terms a caller of storage understands.
+inline caf::error storage_error(caf::error err, std::chrono::milliseconds timeout) {
+  if (err == caf::sec::request_timeout)
+    return make_error(ec::unavailable, "storage did not answer within "
+                                         + std::to_string(timeout.count()) + " ms");
+  if (err == caf::sec::request_receiver_down)
+    return make_error(ec::unavailable, "storage stopped before answering");
+  return err;
+}
+
+/// Runs `work(store_session&) -> R` on a storage worker; `done(caf::expected<R>)` runs in
+/// `self`. `storage` may be an invalid handle (storage not running): done gets
+/// ec::unavailable.
+template <class R, class Self, class Work, class Done>
+void db_call(Self* self, const caf::actor& storage, std::chrono::milliseconds timeout,
+             const char* operation, Work work, Done done) {
+  if (!storage) {
+    done(caf::expected<R>{make_error(ec::unavailable, "storage is not running")});
+    return;
+  }
+  auto slot = std::make_shared<std::optional<R>>();
+  auto cb = std::make_shared<Done>(std::move(done));
+  auto target = caf::actor_cast<storage_actor>(storage);
+  self
+    ->request(target, timeout,
+              db_task{operation,
+                      [slot, work = std::move(work)](store_session& s) mutable {
+                        slot->emplace(work(s));
+                      }})
+    .then([slot, cb] { (*cb)(caf::expected<R>{std::move(**slot)}); },
+          [cb, timeout](caf::error& err) {
+            (*cb)(caf::expected<R>{storage_error(std::move(err), timeout)});
+          });
+}
+
+} // namespace fw

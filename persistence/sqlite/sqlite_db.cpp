@@ -1,0 +1,248 @@
+#include "persistence/sqlite/sqlite_db.hpp"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace fw::sqlite {
+
+namespace {
+
+// Primary result codes meaning "the database file cannot be used" rather than "this
+// statement is wrong": the session is lost and should be reopened.
+bool is_unavailable(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_READONLY: // includes READONLY_DBMOVED: the file was deleted or moved
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The beginning of a statement's SQL, to say which one failed (never parameter values:
+// those are bound, not part of the text).
+std::string_view sql_head(std::string_view sql) {
+  auto first = sql.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos)
+    return {};
+  sql.remove_prefix(first);
+  constexpr std::size_t max_len = 48;
+  if (auto nl = sql.find('\n'); nl < max_len)
+    return sql.substr(0, nl);
+  return sql.substr(0, max_len);
+}
+
+} // namespace
+
+// -- database -------------------------------------------------------------------------
+
+database::database(const std::string& path) {
+  auto parent = std::filesystem::path{path}.parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec)
+      throw storage_unavailable("cannot create directory " + parent.string() + " for SQLite: " +
+                                ec.message());
+  }
+  constexpr int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw storage_unavailable("cannot open SQLite database " + path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  try {
+    // The busy timeout first: switching to WAL needs a lock another connection may hold.
+    rc = sqlite3_busy_timeout(db_, 5000);
+    if (rc != SQLITE_OK)
+      fail(rc, "busy_timeout");
+    // The first read of the file happens here: a file that is not a database fails now.
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA foreign_keys=ON");
+    exec("PRAGMA synchronous=NORMAL");
+  } catch (const storage_unavailable& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw storage_unavailable("cannot open SQLite database " + path + ": " + e.what());
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+database::~database() {
+  // Statements are finalized by their owners first (they are members declared after
+  // the database); sqlite3_close_v2 copes with stragglers anyway.
+  sqlite3_close_v2(db_);
+}
+
+void database::exec(std::string_view sql) {
+  std::string text{sql};
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    fail(rc, sql_head(sql));
+}
+
+std::int64_t database::changes() const {
+  return sqlite3_changes64(db_);
+}
+
+bool database::autocommit() const {
+  return sqlite3_get_autocommit(db_) != 0;
+}
+
+bool database::file_moved() const {
+  int moved = 0;
+  int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+  return rc == SQLITE_OK && moved != 0;
+}
+
+void database::fail(int rc, std::string_view what) const {
+  std::string msg = "SQLite ";
+  msg += what;
+  msg += ": ";
+  msg += db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+  if (is_unavailable(rc))
+    throw storage_unavailable(msg);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    throw constraint_violation(rc, msg);
+  throw std::runtime_error(msg);
+}
+
+// -- statement ------------------------------------------------------------------------
+
+statement::guard::~guard() {
+  if (s_ && s_->stmt_)
+    sqlite3_reset(s_->stmt_);
+}
+
+statement::~statement() {
+  sqlite3_finalize(stmt_);
+}
+
+void statement::prepare() {
+  int rc = sqlite3_prepare_v3(db_->handle(), sql_.data(), static_cast<int>(sql_.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+    db_->fail(rc, sql_head(sql_));
+  }
+}
+
+statement::guard statement::use() {
+  if (!stmt_)
+    prepare();
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return guard{*this};
+}
+
+void statement::check_bind(int rc) {
+  if (rc != SQLITE_OK)
+    db_->fail(rc, sql_head(sql_));
+}
+
+statement& statement::bind(int index, std::string_view text) {
+  check_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8));
+  return *this;
+}
+
+statement& statement::bind(int index, std::int64_t value) {
+  check_bind(sqlite3_bind_int64(stmt_, index, value));
+  return *this;
+}
+
+statement& statement::bind_null(int index) {
+  check_bind(sqlite3_bind_null(stmt_, index));
+  return *this;
+}
+
+statement& statement::bind_text_or_null(int index, std::string_view text) {
+  return text.empty() ? bind_null(index) : bind(index, text);
+}
+
+statement& statement::bind(int index, const std::optional<std::int64_t>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+bool statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW)
+    return true;
+  if (rc == SQLITE_DONE)
+    return false;
+  db_->fail(rc, sql_head(sql_));
+}
+
+std::int64_t statement::run() {
+  while (step()) {
+  }
+  return db_->changes();
+}
+
+bool statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+std::string statement::column_text(int index) const {
+  auto* text = sqlite3_column_text(stmt_, index);
+  if (!text)
+    return {};
+  auto len = sqlite3_column_bytes(stmt_, index);
+  return std::string{reinterpret_cast<const char*>(text), static_cast<std::size_t>(len)};
+}
+
+std::optional<std::string> statement::column_nullable_text(int index) const {
+  if (column_is_null(index))
+    return std::nullopt;
+  return column_text(index);
+}
+
+std::int64_t statement::column_int64(int index) const {
+  return sqlite3_column_int64(stmt_, index);
+}
+
+std::optional<std::int64_t> statement::column_nullable_int64(int index) const {
+  if (column_is_null(index))
+    return std::nullopt;
+  return column_int64(index);
+}
+
+// -- transaction ----------------------------------------------------------------------
+
+transaction::transaction(database& db, kind k) : db_(db) {
+  db_.exec(k == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  open_ = true;
+}
+
+transaction::~transaction() {
+  if (open_ && !db_.autocommit())
+    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr); // best effort
+}
+
+void transaction::commit() {
+  db_.exec("COMMIT");
+  open_ = false;
+}
+
+void transaction::rollback() {
+  open_ = false;
+  if (!db_.autocommit())
+    db_.exec("ROLLBACK");
+}
+
+} // namespace fw::sqlite

@@ -1,0 +1,118 @@
+#pragma once
+// Store interfaces, one per aggregate, and the session that owns one database connection
+// and hands out the stores bound to it. Two implementations: persistence/sqlite/ and
+// persistence/postgres/. Every call blocks: sessions live on storage worker threads
+// (persistence/storage_service.cpp), never on CAF's scheduler.
+//
+// Failure contract for every call: a lost or unreachable database throws
+// storage_unavailable (the worker answers ec::unavailable and reopens the session on
+// its next task); any other failure throws std::runtime_error. Messages never carry
+// passwords or parameter values.
+
+#include "messages/types.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fw {
+
+struct storage_location;
+
+/// The database cannot be reached (down, connection lost, not yet created).
+class storage_unavailable : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Users and their Telegram link (the seed's users table).
+class user_store {
+public:
+  enum class write_result { ok, not_found, email_taken, tax_code_taken, chat_id_taken };
+
+  virtual ~user_store() = default;
+
+  /// Inserts `u` (telegram_chat_id ignored). ok, email_taken or tax_code_taken; never
+  /// overwrites. An empty tax_code / iban is stored as NULL.
+  virtual write_result create(const user& u) = 0;
+  /// The user with exactly this (normalised) email.
+  virtual std::optional<user> find(const std::string& email) = 0;
+  /// Every user, ordered by email.
+  virtual std::vector<user> list() = 0;
+  /// Deletes the user; false when there was none.
+  virtual bool remove(const std::string& email) = 0;
+  /// Sets the chat id: ok (also when it was already this id), not_found, or
+  /// chat_id_taken when another user has it.
+  virtual write_result set_telegram_chat_id(const std::string& email, std::int64_t chat_id) = 0;
+};
+
+/// Idempotency keys (the seed's idempotency_keys table, bound to a request fingerprint).
+/// Times are unix milliseconds, passed in so tests control the clock.
+class idempotency_store {
+public:
+  struct claim_result {
+    enum class outcome {
+      claimed,     // the caller owns the key now: run the request, then complete()
+      in_progress, // another request holds it (and is not stale)
+      completed,   // done before: replay status and body
+      mismatch,    // the key was used for a different request (fingerprint differs)
+    };
+    outcome result = outcome::claimed;
+    std::uint16_t status = 0; // for completed
+    std::string body;         // for completed
+  };
+
+  struct claim_request {
+    std::string key;
+    std::string fingerprint; // hash of (operation, path, canonical body)
+    std::string token;       // random, identifies this claim for complete()/release()
+    std::string user_email;  // informative, as the seed's column
+    std::int64_t now_ms = 0;
+    std::int64_t expired_before_ms = 0; // a completed key created before this is absent
+    std::int64_t stale_before_ms = 0;   // an in-progress key created before this is re-claimable
+  };
+
+  virtual ~idempotency_store() = default;
+
+  /// Atomic check-and-claim: of any number of concurrent claims of one absent key,
+  /// exactly one gets `claimed`. A stale in-progress claim with the same fingerprint and
+  /// an expired completed key are taken over (claimed, with the new token).
+  virtual claim_result claim(const claim_request& req) = 0;
+  /// Stores the outcome; only the holder of `token` can complete. False when the claim
+  /// was lost (taken over after going stale).
+  virtual bool complete(const std::string& key, const std::string& token, std::uint16_t status,
+                        const std::string& body) = 0;
+  /// Drops an in-progress claim held with `token` (the request failed before it changed
+  /// anything), so a retry with the same key runs again.
+  virtual void release(const std::string& key, const std::string& token) = 0;
+  /// Deletes keys created before `expired_before_ms`; returns how many.
+  virtual std::uint64_t purge(std::int64_t expired_before_ms) = 0;
+};
+
+/// One open connection and the stores that use it. Not thread-safe: one per worker.
+class store_session {
+public:
+  virtual ~store_session() = default;
+
+  /// "sqlite" or "postgres" (metric label).
+  virtual const char* backend() const = 0;
+  /// A cheap round trip proving the connection works; throws storage_unavailable if not.
+  virtual void probe() = 0;
+  /// Applies every migration newer than the database's schema version, each in its own
+  /// transaction (persistence/migrations.hpp); returns the resulting version. Safe to run
+  /// from several processes at once. Throws std::runtime_error for a database written by
+  /// a newer version (it is never downgraded or dropped).
+  virtual int migrate() = 0;
+
+  virtual user_store& users() = 0;
+  virtual idempotency_store& idempotency() = 0;
+};
+
+/// Opens a session to `where`; throws storage_unavailable when the database cannot be
+/// reached (message safe to log).
+std::unique_ptr<store_session> open_session(const storage_location& where);
+
+} // namespace fw
