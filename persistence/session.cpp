@@ -9,7 +9,7 @@ namespace fw {
 std::unique_ptr<store_session> open_session(const storage_location& where) {
   if (where.kind == storage_location::backend::sqlite)
     return open_sqlite_session(where.target);
-  return open_postgres_session(where.target);
+  return open_postgres_session(where.target, where.statement_timeout);
 }
 
 } // namespace fw

@@ -105,10 +105,11 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
 } // namespace
 
 caf::actor spawn_storage(caf::actor_system& sys, const node_context_ptr& ctx) {
-  auto where = parse_storage_url(ctx->cfg.storage.url);
-  // settings::validate() has checked the URL shape already. The service itself never
-  // blocks (its workers do), so it runs on the scheduler.
-  return caf::actor_cast<caf::actor>(sys.spawn(storage_service, ctx, *where));
+  // settings::validate() has checked the URL shape already.
+  auto where = *parse_storage_url(ctx->cfg.storage.url);
+  where.statement_timeout = ctx->cfg.storage.timeout;
+  // The service itself never blocks (its workers do), so it runs on the scheduler.
+  return caf::actor_cast<caf::actor>(sys.spawn(storage_service, ctx, std::move(where)));
 }
 
 } // namespace fw

@@ -2,6 +2,7 @@
 // storage.url: "sqlite://data/flightwatch.db" (relative), "sqlite:///var/lib/fw/fw.db"
 // (absolute) or "postgresql://user:password@host:port/db" (libpq connection URI).
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,9 @@ struct storage_location {
   enum class backend { sqlite, postgres };
   backend kind = backend::sqlite;
   std::string target; // SQLite file path, or the PostgreSQL URI as given
+  /// Upper bound for one statement (PostgreSQL statement_timeout and tcp_user_timeout,
+  /// SQLite busy timeout); zero keeps the backend's default.
+  std::chrono::milliseconds statement_timeout{0};
   /// A description that is safe to log and show: never the password.
   std::string describe() const;
 };

@@ -17,6 +17,7 @@ namespace {
 
 /// Serialises migrations of concurrent nodes (an arbitrary constant: "fwmigr" in ASCII).
 constexpr std::string_view sql_migration_lock = "SELECT pg_advisory_xact_lock(112564359620978)";
+constexpr std::string_view sql_no_statement_timeout = "SET LOCAL statement_timeout = 0";
 
 constexpr std::string_view sql_create_schema_migrations = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -38,11 +39,18 @@ std::int64_t now_unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-/// `uri` with connect_timeout=5 appended unless it sets one.
-std::string with_connect_timeout(const std::string& uri) {
-  if (uri.find("connect_timeout=") != std::string::npos)
-    return uri;
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=5";
+/// `uri` with connect_timeout=5 and tcp_user_timeout (when `timeout` is set) appended
+/// unless it sets them itself.
+std::string with_timeouts(std::string uri, std::chrono::milliseconds timeout) {
+  auto add = [&uri](const std::string& param) {
+    if (uri.find(param.substr(0, param.find('=') + 1)) != std::string::npos)
+      return;
+    uri += (uri.find('?') == std::string::npos ? "?" : "&") + param;
+  };
+  add("connect_timeout=5");
+  if (timeout.count() > 0)
+    add("tcp_user_timeout=" + std::to_string(timeout.count()));
+  return uri;
 }
 
 /// The passwords in a libpq URI, raw: from the userinfo ("scheme://user:password@host...")
@@ -102,11 +110,12 @@ std::string primary_message(const std::string& what) {
   return one_line(line);
 }
 
-/// SQLSTATEs meaning "the server is gone or not accepting us": connection exceptions
-/// (class 08), admin/crash shutdown, cannot connect now, too many connections.
+/// SQLSTATEs meaning "the server is gone, not accepting us or too slow": connection
+/// exceptions (class 08), admin/crash shutdown, cannot connect now, too many connections,
+/// statement timeout.
 bool unavailable_sqlstate(const std::string& state) {
   return state.starts_with("08") || state == "57P01" || state == "57P02" || state == "57P03" ||
-         state == "53300";
+         state == "53300" || state == "57014"; // 57014: statement_timeout: server too slow
 }
 
 /// One libpqxx connection plus the "dead" flag: after a lost connection every call fails
@@ -114,9 +123,14 @@ bool unavailable_sqlstate(const std::string& state) {
 /// discards the session.
 class pg_connection {
 public:
-  explicit pg_connection(const std::string& uri) {
+  pg_connection(const std::string& uri, std::chrono::milliseconds statement_timeout) {
     try {
-      conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(uri));
+      conn_ = std::make_unique<pqxx::connection>(with_timeouts(uri, statement_timeout));
+      if (statement_timeout.count() > 0) {
+        pqxx::nontransaction tx{*conn_};
+        tx.exec_params("SELECT set_config('statement_timeout', $1, false)",
+                       std::to_string(statement_timeout.count()));
+      }
     } catch (const pqxx::pqxx_exception& e) {
       throw storage_unavailable("cannot connect to PostgreSQL: " +
                                 one_line(e.base().what(), uri_passwords(uri)));
@@ -429,7 +443,8 @@ private:
 
 class pg_session final : public store_session {
 public:
-  explicit pg_session(const std::string& uri) : db_(uri), users_(db_), idempotency_(db_) {}
+  pg_session(const std::string& uri, std::chrono::milliseconds statement_timeout)
+    : db_(uri, statement_timeout), users_(db_), idempotency_(db_) {}
 
   const char* backend() const override {
     return "postgres";
@@ -454,6 +469,8 @@ public:
       // version inside: concurrent nodes apply every migration exactly once.
       for (;;) {
         pqxx::work tx{c};
+        // Migrations of big tables may take longer than one request may.
+        tx.exec(std::string{sql_no_statement_timeout});
         tx.exec(std::string{sql_migration_lock});
         tx.exec(std::string{sql_create_schema_migrations});
         auto current = tx.exec1(std::string{sql_schema_version})[0].as<int>();
@@ -496,8 +513,9 @@ private:
 
 } // namespace
 
-std::unique_ptr<store_session> open_postgres_session(const std::string& uri) {
-  return std::make_unique<pg_session>(uri);
+std::unique_ptr<store_session> open_postgres_session(const std::string& uri,
+                                                     std::chrono::milliseconds statement_timeout) {
+  return std::make_unique<pg_session>(uri, statement_timeout);
 }
 
 } // namespace fw

@@ -4,12 +4,17 @@
 
 #include "persistence/stores.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 namespace fw {
 
-/// Connects to the libpq URI `uri` (a connect_timeout is added when it has none).
-std::unique_ptr<store_session> open_postgres_session(const std::string& uri);
+/// Connects to the libpq URI `uri` (connect_timeout=5 is added when it has none). A
+/// non-zero `statement_timeout` bounds every statement on the server and, through
+/// tcp_user_timeout (unless the URI sets one), unanswered network writes, so a hung or
+/// unreachable server fails calls (storage_unavailable) instead of blocking a worker.
+std::unique_ptr<store_session> open_postgres_session(const std::string& uri,
+                                                     std::chrono::milliseconds statement_timeout);
 
 } // namespace fw

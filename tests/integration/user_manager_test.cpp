@@ -370,6 +370,33 @@ TEST(user_manager_postgres, database_restart_gives_503_then_recovers_by_itself) 
   EXPECT_EQ(http_get(node.url() + "/health").status, 200);
 }
 
+TEST(user_manager_postgres, a_stuck_database_gives_503_in_time_and_recovers) {
+  auto url = fresh_postgres_database();
+  node_process node{{{}, {{"FW_STORAGE_URL", url}, {"FW_STORAGE_TIMEOUT", "500ms"}}}};
+  auto base = node.url() + "/user-manager";
+  ASSERT_EQ(http_request("POST", base + "/users", mario, with_key("a")).status, 201);
+  {
+    // Another client holds an exclusive lock: every statement on users blocks.
+    pqxx::connection blocker{url};
+    pqxx::work tx{blocker};
+    tx.exec("LOCK TABLE users IN ACCESS EXCLUSIVE MODE");
+    auto start = std::chrono::steady_clock::now();
+    auto stuck = http_get(base + "/users/mario.rossi@gmail.com");
+    EXPECT_EQ(stuck.status, 503) << stuck.body;
+    EXPECT_EQ(body_of(stuck)["error"], "unavailable");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  } // the lock goes with the transaction
+  http_result after;
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] {
+      after = http_get(base + "/users/mario.rossi@gmail.com");
+      return after.status == 200;
+    },
+    10s, 100ms))
+    << after.status << " " << after.body;
+  EXPECT_EQ(body_of(after)["email"], "mario.rossi@gmail.com");
+}
+
 TEST(user_manager_postgres, database_down_at_start_is_retried_until_it_is_up) {
   auto url = fresh_postgres_database();
   auto& pg = shared_postgres();
