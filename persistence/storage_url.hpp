@@ -12,8 +12,8 @@ struct storage_location {
   enum class backend { sqlite, postgres };
   backend kind = backend::sqlite;
   std::string target; // SQLite file path, or the PostgreSQL URI as given
-  /// Upper bound for one statement (PostgreSQL statement_timeout and tcp_user_timeout,
-  /// SQLite busy timeout); zero keeps the backend's default.
+  /// Upper bound for one PostgreSQL statement (statement_timeout and tcp_user_timeout);
+  /// zero keeps the server's default.
   std::chrono::milliseconds statement_timeout{0};
   /// A description that is safe to log and show: never the password.
   std::string describe() const;
