@@ -4,6 +4,7 @@
 #include "actors/common/log.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "persistence/db_call.hpp"
 #include "persistence/storage_worker.hpp"
 #include "persistence/stores.hpp"
 
@@ -89,8 +90,17 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
       auto& st = self->state;
       if (!st.ready)
         return component_health{storage_state::name, false, st.detail};
-      // The probe blocks: a worker runs it.
-      return self->delegate(st.pick(), health_atom::value);
+      // The probe blocks, so a worker runs it; a worker stuck behind a slow statement
+      // must not make /health hang, hence the timeout.
+      auto rp = self->make_response_promise<component_health>();
+      const auto timeout = st.ctx->cfg.storage.timeout;
+      self->request(st.pick(), timeout, health_atom::value)
+        .then([rp](component_health& h) mutable { rp.deliver(std::move(h)); },
+              [rp, timeout](caf::error& err) mutable {
+                rp.deliver(component_health{storage_state::name, false,
+                                            message_of(storage_error(err, timeout))});
+              });
+      return rp;
     },
     [self](db_task& task) -> caf::result<void> {
       auto& st = self->state;
