@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 namespace fw::sqlite {
 
@@ -13,17 +16,17 @@ namespace {
 // statement is wrong": the session is lost and should be reopened.
 bool is_unavailable(int rc) {
   switch (rc & 0xff) {
-    case SQLITE_CANTOPEN:
-    case SQLITE_NOTADB:
-    case SQLITE_IOERR:
-    case SQLITE_CORRUPT:
-    case SQLITE_FULL:
-    case SQLITE_READONLY: // includes READONLY_DBMOVED: the file was deleted or moved
-    case SQLITE_PERM:
-    case SQLITE_NOLFS:
-      return true;
-    default:
-      return false;
+  case SQLITE_CANTOPEN:
+  case SQLITE_NOTADB:
+  case SQLITE_IOERR:
+  case SQLITE_CORRUPT:
+  case SQLITE_FULL:
+  case SQLITE_READONLY: // includes READONLY_DBMOVED: the file was deleted or moved
+  case SQLITE_PERM:
+  case SQLITE_NOLFS:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -40,6 +43,8 @@ std::string_view sql_head(std::string_view sql) {
   return sql.substr(0, max_len);
 }
 
+constexpr int busy_timeout_ms = 5000;
+
 } // namespace
 
 // -- database -------------------------------------------------------------------------
@@ -50,8 +55,8 @@ database::database(const std::string& path) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec)
-      throw storage_unavailable("cannot create directory " + parent.string() + " for SQLite: " +
-                                ec.message());
+      throw storage_unavailable("cannot create directory " + parent.string() +
+                                " for SQLite: " + ec.message());
   }
   constexpr int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -64,11 +69,23 @@ database::database(const std::string& path) {
   sqlite3_extended_result_codes(db_, 1);
   try {
     // The busy timeout first: switching to WAL needs a lock another connection may hold.
-    rc = sqlite3_busy_timeout(db_, 5000);
+    rc = sqlite3_busy_timeout(db_, busy_timeout_ms);
     if (rc != SQLITE_OK)
       fail(rc, "busy_timeout");
     // The first read of the file happens here: a file that is not a database fails now.
-    exec("PRAGMA journal_mode=WAL");
+    // Switching a fresh file to WAL needs an exclusive lock for which SQLite does not
+    // call the busy handler (several connections opening the same new file get
+    // SQLITE_BUSY at once), so retry for up to the busy timeout.
+    using namespace std::chrono;
+    const auto deadline = steady_clock::now() + milliseconds{busy_timeout_ms};
+    for (auto pause = milliseconds{1};; pause = std::min(pause * 2, milliseconds{50})) {
+      rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK)
+        break;
+      if ((rc & 0xff) != SQLITE_BUSY || steady_clock::now() >= deadline)
+        fail(rc, "PRAGMA journal_mode=WAL");
+      std::this_thread::sleep_for(pause);
+    }
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA synchronous=NORMAL");
   } catch (const storage_unavailable& e) {
@@ -156,8 +173,8 @@ void statement::check_bind(int rc) {
 }
 
 statement& statement::bind(int index, std::string_view text) {
-  check_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                 SQLITE_UTF8));
+  check_bind(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   return *this;
 }
 

@@ -26,8 +26,7 @@ namespace fw::sqlite {
 class constraint_violation : public std::runtime_error {
 public:
   constraint_violation(int extended_code, const std::string& what)
-    : std::runtime_error(what), extended_code_(extended_code) {
-  }
+    : std::runtime_error(what), extended_code_(extended_code) {}
   int extended_code() const noexcept {
     return extended_code_;
   }
@@ -84,8 +83,7 @@ class statement {
 public:
   class guard {
   public:
-    explicit guard(statement& s) : s_(&s) {
-    }
+    explicit guard(statement& s) : s_(&s) {}
     guard(guard&& other) noexcept : s_(other.s_) {
       other.s_ = nullptr;
     }
@@ -105,8 +103,7 @@ public:
     statement* s_;
   };
 
-  statement(database& db, std::string_view sql) : db_(&db), sql_(sql) {
-  }
+  statement(database& db, std::string_view sql) : db_(&db), sql_(sql) {}
   ~statement();
 
   statement(const statement&) = delete;

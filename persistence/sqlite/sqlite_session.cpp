@@ -37,32 +37,27 @@ FROM users ORDER BY email
 constexpr std::string_view user_delete_sql = "DELETE FROM users WHERE email = ?1";
 
 constexpr std::string_view user_set_chat_id_sql =
-  "UPDATE users SET telegram_chat_id = ?2 WHERE email = ?1";
+    "UPDATE users SET telegram_chat_id = ?2 WHERE email = ?1";
 
 class sqlite_user_store final : public user_store {
 public:
   explicit sqlite_user_store(sqlite::database& db)
-    : db_(db),
-      insert_(db, user_insert_sql),
-      exists_(db, user_exists_sql),
-      find_(db, user_find_sql),
-      list_(db, user_list_sql),
-      delete_(db, user_delete_sql),
-      set_chat_id_(db, user_set_chat_id_sql) {
-  }
+    : db_(db), insert_(db, user_insert_sql), exists_(db, user_exists_sql), find_(db, user_find_sql),
+      list_(db, user_list_sql), delete_(db, user_delete_sql),
+      set_chat_id_(db, user_set_chat_id_sql) {}
 
   write_result create(const user& u) override {
     // One write transaction, so that after a constraint failure the existence check
     // sees the same state the INSERT saw.
-    int tx = 0; (void)tx;
+    sqlite::transaction tx{db_};
     try {
       auto q = insert_.use();
       q->bind(1, u.email)
-        .bind(2, u.first_name)
-        .bind(3, u.last_name)
-        .bind_text_or_null(4, u.tax_code)
-        .bind_text_or_null(5, u.iban)
-        .bind(6, now_ms());
+          .bind(2, u.first_name)
+          .bind(3, u.last_name)
+          .bind_text_or_null(4, u.tax_code)
+          .bind_text_or_null(5, u.iban)
+          .bind(6, now_ms());
       q->run();
     } catch (const sqlite::constraint_violation&) {
       // email is the primary key, tax_code the only other unique column written here.
@@ -71,7 +66,7 @@ public:
       auto result = q->step() ? write_result::email_taken : write_result::tax_code_taken;
       return result; // tx rolls back (nothing was written)
     }
-    (void)0;
+    tx.commit();
     return write_result::ok;
   }
 
@@ -164,20 +159,14 @@ DELETE FROM idempotency_keys
 WHERE key = ?1 AND claim_token = ?2 AND status = 'in-progress'
 )sql";
 
-constexpr std::string_view idem_purge_sql =
-  "DELETE FROM idempotency_keys WHERE created_at_ms < ?1";
+constexpr std::string_view idem_purge_sql = "DELETE FROM idempotency_keys WHERE created_at_ms < ?1";
 
 class sqlite_idempotency_store final : public idempotency_store {
 public:
   explicit sqlite_idempotency_store(sqlite::database& db)
-    : db_(db),
-      insert_(db, idem_insert_sql),
-      take_over_(db, idem_take_over_sql),
-      select_(db, idem_select_sql),
-      complete_(db, idem_complete_sql),
-      release_(db, idem_release_sql),
-      purge_(db, idem_purge_sql) {
-  }
+    : db_(db), insert_(db, idem_insert_sql), take_over_(db, idem_take_over_sql),
+      select_(db, idem_select_sql), complete_(db, idem_complete_sql),
+      release_(db, idem_release_sql), purge_(db, idem_purge_sql) {}
 
   claim_result claim(const claim_request& req) override {
     using outcome = claim_result::outcome;
@@ -186,30 +175,30 @@ public:
     // The row cannot vanish between the steps inside it; the retry loop is kept for
     // robustness only.
     for (int attempt = 0; attempt < 3; ++attempt) {
-      int tx = 0; (void)tx;
+      sqlite::transaction tx{db_};
       {
         auto q = insert_.use();
         q->bind(1, req.key)
-          .bind(2, req.fingerprint)
-          .bind(3, req.token)
-          .bind(4, req.user_email)
-          .bind(5, req.now_ms);
+            .bind(2, req.fingerprint)
+            .bind(3, req.token)
+            .bind(4, req.user_email)
+            .bind(5, req.now_ms);
         if (q->run() == 1) {
-          (void)0;
+          tx.commit();
           return {};
         }
       }
       {
         auto q = take_over_.use();
         q->bind(1, req.key)
-          .bind(2, req.fingerprint)
-          .bind(3, req.token)
-          .bind(4, req.user_email)
-          .bind(5, req.now_ms)
-          .bind(6, req.expired_before_ms)
-          .bind(7, req.stale_before_ms);
+            .bind(2, req.fingerprint)
+            .bind(3, req.token)
+            .bind(4, req.user_email)
+            .bind(5, req.now_ms)
+            .bind(6, req.expired_before_ms)
+            .bind(7, req.stale_before_ms);
         if (q->run() == 1) {
-          (void)0;
+          tx.commit();
           return {};
         }
       }
@@ -230,7 +219,7 @@ public:
           out.result = outcome::in_progress;
         }
       }
-      (void)0;
+      tx.commit();
       return out;
     }
     throw std::runtime_error("idempotency claim: key kept disappearing, giving up");
@@ -276,18 +265,17 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )sql";
 
 constexpr std::string_view current_version_sql =
-  "SELECT coalesce(max(version), 0) FROM schema_migrations";
+    "SELECT coalesce(max(version), 0) FROM schema_migrations";
 
 constexpr std::string_view record_migration_sql =
-  "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?1, ?2, ?3)";
+    "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES (?1, ?2, ?3)";
 
 constexpr std::string_view probe_sql = "SELECT 1";
 
 class sqlite_session final : public store_session {
 public:
   explicit sqlite_session(const std::string& path)
-    : db_(path), users_(db_), idempotency_(db_), probe_(db_, probe_sql) {
-  }
+    : db_(path), users_(db_), idempotency_(db_), probe_(db_, probe_sql) {}
 
   const char* backend() const override {
     return "sqlite";
@@ -303,14 +291,14 @@ public:
   }
 
   int migrate() override {
-    db_.exec(create_migrations_table_sql);
     sqlite::statement current{db_, current_version_sql};
     sqlite::statement record{db_, record_migration_sql};
     const int latest = latest_schema_version();
     for (;;) {
       // BEGIN IMMEDIATE serialises concurrent migrations (other sessions or processes);
       // the version is re-read inside the transaction.
-      int tx = 0; (void)tx;
+      sqlite::transaction tx{db_};
+      db_.exec(create_migrations_table_sql);
       int version = 0;
       {
         auto q = current.use();
@@ -319,8 +307,8 @@ public:
       }
       if (version > latest)
         throw std::runtime_error("database schema version " + std::to_string(version) +
-                                 " is newer than this build knows (" +
-                                 std::to_string(latest) + ")");
+                                 " is newer than this build knows (" + std::to_string(latest) +
+                                 ")");
       const migration* next = nullptr;
       for (const auto& m : migrations())
         if (m.version > version) {
@@ -328,7 +316,7 @@ public:
           break;
         }
       if (!next) {
-        (void)0;
+        tx.commit();
         return version;
       }
       for (auto stmt : split_statements(next->sqlite))
@@ -338,7 +326,7 @@ public:
         q->bind(1, std::int64_t{next->version}).bind(2, next->description).bind(3, now_ms());
         q->run();
       }
-      (void)0;
+      tx.commit();
     }
   }
 

@@ -32,21 +32,30 @@ using outcome = idempotency_store::claim_result::outcome;
 
 const char* name(write_result r) {
   switch (r) {
-    case write_result::ok: return "ok";
-    case write_result::not_found: return "not_found";
-    case write_result::email_taken: return "email_taken";
-    case write_result::tax_code_taken: return "tax_code_taken";
-    case write_result::chat_id_taken: return "chat_id_taken";
+  case write_result::ok:
+    return "ok";
+  case write_result::not_found:
+    return "not_found";
+  case write_result::email_taken:
+    return "email_taken";
+  case write_result::tax_code_taken:
+    return "tax_code_taken";
+  case write_result::chat_id_taken:
+    return "chat_id_taken";
   }
   return "?";
 }
 
 const char* name(outcome o) {
   switch (o) {
-    case outcome::claimed: return "claimed";
-    case outcome::in_progress: return "in_progress";
-    case outcome::completed: return "completed";
-    case outcome::mismatch: return "mismatch";
+  case outcome::claimed:
+    return "claimed";
+  case outcome::in_progress:
+    return "in_progress";
+  case outcome::completed:
+    return "completed";
+  case outcome::mismatch:
+    return "mismatch";
   }
   return "?";
 }
@@ -204,12 +213,19 @@ TEST_P(StoreTest, ConcurrentMigrationsAllSucceed) {
   std::vector<std::thread> threads;
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
+      std::unique_ptr<store_session> s;
       try {
-        auto s = open();
-        start.arrive_and_wait();
+        s = open(); // concurrently too: the database file may not exist yet
+      } catch (const std::exception& e) {
+        errors[i] = std::string{"open: "} + e.what();
+      }
+      start.arrive_and_wait(); // also after a failure, or the others wait forever
+      if (!s)
+        return;
+      try {
         versions[i] = s->migrate();
       } catch (const std::exception& e) {
-        errors[i] = e.what();
+        errors[i] = std::string{"migrate: "} + e.what();
       }
     });
   for (auto& t : threads)
@@ -239,8 +255,7 @@ TEST_P(StoreTest, NewerSchemaVersionIsRefusedAndDataKept) {
     ADD_FAILURE() << "storage_unavailable instead of runtime_error: " << e.what();
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string{e.what()}.find("newer"), std::string::npos) << e.what();
-    EXPECT_NE(std::string{e.what()}.find(std::to_string(future)), std::string::npos)
-      << e.what();
+    EXPECT_NE(std::string{e.what()}.find(std::to_string(future)), std::string::npos) << e.what();
   }
   // Nothing was dropped or downgraded, and the session still works.
   auto again = open();
@@ -333,7 +348,7 @@ TEST_P(StoreTest, TelegramChatIdRoundTripsAndIsUnique) {
   EXPECT_EQ(users.set_telegram_chat_id("ada@example.org", big), write_result::ok);
   EXPECT_EQ(chat_id(get(users, "ada@example.org")), big);
   EXPECT_EQ(users.set_telegram_chat_id("ada@example.org", big), write_result::ok)
-    << "setting the same id again";
+      << "setting the same id again";
 
   EXPECT_EQ(users.set_telegram_chat_id("bob@example.org", big), write_result::chat_id_taken);
   EXPECT_FALSE(get(users, "bob@example.org").telegram_chat_id);
@@ -422,7 +437,7 @@ TEST_P(StoreTest, IdempotencyExpiredCompletedKeyIsClaimedAgain) {
   // Expired: the key is as good as absent, so it is claimed again.
   EXPECT_EQ(idem.claim(request("k", "fp", "t3", 2000, 1500)).result, outcome::claimed);
   EXPECT_EQ(idem.claim(request("k", "fp", "t4", 2001, 1500)).result, outcome::in_progress)
-    << "the takeover is a fresh in-progress claim, not the old response";
+      << "the takeover is a fresh in-progress claim, not the old response";
   EXPECT_FALSE(idem.complete("k", "t1", 200, "stale token"));
   EXPECT_TRUE(idem.complete("k", "t3", 202, "second"));
   auto replay = idem.claim(request("k", "fp", "t5", 2002, 1500));
@@ -483,7 +498,7 @@ TEST_P(StoreTest, ConcurrentClaimsOfOneKeyHaveExactlyOneWinner) {
       start.arrive_and_wait();
       try {
         auto r = sessions[i]->idempotency().claim(
-          request("same-key", "fp", "token-" + std::to_string(i), 1000 + i));
+            request("same-key", "fp", "token-" + std::to_string(i), 1000 + i));
         results[i] = name(r.result);
       } catch (const std::exception& e) {
         results[i] = std::string{"error: "} + e.what();
@@ -504,7 +519,8 @@ TEST_P(StoreTest, ConcurrentClaimsOfOneKeyHaveExactlyOneWinner) {
   ASSERT_EQ(claimed, 1);
   // Only the winner's token completes.
   auto& idem = sessions[0]->idempotency();
-  EXPECT_FALSE(idem.complete("same-key", "token-" + std::to_string((winner + 1) % concurrent_sessions), 200, ""));
+  EXPECT_FALSE(idem.complete(
+      "same-key", "token-" + std::to_string((winner + 1) % concurrent_sessions), 200, ""));
   EXPECT_TRUE(idem.complete("same-key", "token-" + std::to_string(winner), 200, "won"));
 }
 
@@ -553,11 +569,11 @@ TEST_P(StoreTest, UnreachableDatabaseThrowsStorageUnavailable) {
   auto loc = parse_storage_url(url);
   ASSERT_TRUE(loc);
   EXPECT_THROW(
-    {
-      auto s = open_session(*loc);
-      s->migrate(); // a backend may only notice on first use
-    },
-    storage_unavailable);
+      {
+        auto s = open_session(*loc);
+        s->migrate(); // a backend may only notice on first use
+      },
+      storage_unavailable);
 }
 
 TEST(StoreUnavailable, SqliteDirectoryCannotBeCreated) {
@@ -570,8 +586,8 @@ TEST(StoreUnavailable, SqliteDirectoryCannotBeCreated) {
 }
 
 TEST(StoreUnavailable, ClosedPostgresPortThrowsQuickly) {
-  auto loc = parse_storage_url("postgresql://postgres@127.0.0.1:" +
-                               std::to_string(test::free_port()) + "/x");
+  auto loc = parse_storage_url(
+      "postgresql://postgres@127.0.0.1:" + std::to_string(test::free_port()) + "/x");
   ASSERT_TRUE(loc);
   auto start = std::chrono::steady_clock::now();
   EXPECT_THROW(open_session(*loc), storage_unavailable);
