@@ -11,6 +11,7 @@ if [ "${FLIGHTWATCH_SANITIZE:-0}" = 1 ]; then
   dir="${FLIGHTWATCH_BUILD_DIR:-$root/build-asan}"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/ubsan.supp"
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
 fi
 cd "$dir"
 ctest --output-on-failure --timeout 300 "$@"

@@ -51,10 +51,15 @@ struct worker_state {
     failures->Add(labels).Increment();
   }
 
-  /// The open session, opening one first if needed; throws storage_unavailable.
+  /// The open session, opening one first if needed; throws storage_unavailable. A new
+  /// session checks the schema too (cheap when current): a database recreated under a
+  /// running node gets its tables again instead of failing every call.
   store_session& open() {
-    if (!session)
-      session = open_session(where);
+    if (!session) {
+      auto fresh = open_session(where);
+      fresh->migrate();
+      session = std::move(fresh);
+    }
     return *session;
   }
 };
