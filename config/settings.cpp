@@ -255,6 +255,18 @@ std::optional<std::string> settings::validate() const {
     return "opensky.auth_url: expected an http(s) URL, got '" + opensky.auth_url + "'";
   if (opensky.client_id.empty() != opensky.client_secret.empty())
     return "opensky.client_secret: client_id and client_secret go together";
+  if (opensky.timeout.count() <= 0)
+    return "opensky.timeout: must be positive";
+  if (opensky.breaker_failures == 0)
+    return "opensky.breaker_failures: must be at least 1";
+  if (opensky.breaker_open.count() <= 0)
+    return "opensky.breaker_open: must be positive";
+  if (collector.interval.count() <= 0)
+    return "collector.interval: must be positive";
+  if (collector.window.count() < 1000)
+    return "collector.window: must be at least 1s";
+  if (collector.max_in_flight == 0 || collector.max_in_flight > 64)
+    return "collector.max_in_flight: expected 1 to 64";
   if (!is_http_url(telegram.api_url))
     return "telegram.api_url: expected an http(s) URL, got '" + telegram.api_url + "'";
   if (log.level != "debug" && log.level != "info" && log.level != "warn"

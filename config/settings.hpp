@@ -71,6 +71,15 @@ struct opensky_settings {
     "https://auth.opensky-network.org/auth/realms/opensky-network/protocol/openid-connect/token";
   std::string client_id;
   std::string client_secret; // secret
+  duration timeout{std::chrono::seconds{15}};  // one API call
+  unsigned breaker_failures = 5;               // consecutive failures that open the breaker
+  duration breaker_open{std::chrono::seconds{60}}; // then one trial call
+};
+
+struct collector_settings {
+  duration interval{std::chrono::minutes{5}}; // one collection of every interest airport
+  duration window{std::chrono::hours{24}};    // fetched and counted per collection
+  unsigned max_in_flight = 4;                 // airports fetched concurrently
 };
 
 struct telegram_settings {
@@ -92,6 +101,7 @@ struct settings {
   storage_settings storage;
   user_manager_settings user_manager;
   opensky_settings opensky;
+  collector_settings collector;
   telegram_settings telegram;
   kafka_settings kafka;
   log_settings log;

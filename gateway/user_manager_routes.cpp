@@ -1,16 +1,11 @@
 #include "gateway/user_manager_routes.hpp"
 
-#include "gateway/error_status.hpp"
-#include "gateway/responses.hpp"
+#include "gateway/route_helpers.hpp"
 #include "messages/json.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <limits>
-#include <optional>
 #include <tuple>
-#include <variant>
 
 namespace fw::gateway {
 
@@ -18,67 +13,28 @@ namespace {
 
 constexpr const char* role = "user-manager";
 
-/// A 400 naming what is wrong with the body.
-struct bad_body {
-  std::string message;
-};
-
-/// The request body as a JSON object (whatever Content-Type says), or why not.
-std::variant<nlohmann::json, bad_body> json_object(const request_context& c) {
-  nlohmann::json body;
-  if (c.json)
-    body = *c.json;
-  else if (!c.req.body().empty())
-    body = nlohmann::json::parse(c.req.body(), nullptr, false);
-  if (body.is_discarded())
-    return bad_body{"the request body is not valid JSON"};
-  if (!body.is_object())
-    return bad_body{"expected a JSON object body"};
-  return body;
-}
-
-/// A required string field; absent, null or another type is a 400.
-std::optional<std::string> string_field(const nlohmann::json& body, const char* key,
-                                        bool required, std::string& out) {
-  auto i = body.find(key);
-  if (i == body.end() || i->is_null()) {
-    if (required)
-      return std::string{key} + " is required";
-    return std::nullopt;
-  }
-  if (!i->is_string())
-    return std::string{key} + " must be a string";
-  out = i->get<std::string>();
-  return std::nullopt;
-}
-
 /// Telegram chat ids are 64-bit integers; the seed's clients send them as strings.
-std::optional<std::string> chat_id_field(const nlohmann::json& body, std::int64_t& out) {
+std::optional<bad_input> chat_id_field(const nlohmann::json& body, std::int64_t& out) {
   auto i = body.find("telegram_chat_id");
   if (i == body.end() || i->is_null())
-    return "telegram_chat_id is required";
-  if (i->is_number_integer()) {
-    if (i->is_number_unsigned()
-        && i->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-      return "telegram_chat_id is out of range";
-    out = i->get<std::int64_t>();
-    return std::nullopt;
-  }
+    return bad_input{"telegram_chat_id is required"};
   if (i->is_string()) {
     const auto& text = i->get_ref<const std::string&>();
     auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), out);
     if (err == std::errc::result_out_of_range)
-      return "telegram_chat_id is out of range";
+      return bad_input{"telegram_chat_id is out of range"};
     if (text.empty() || err != std::errc{} || end != text.data() + text.size())
-      return "telegram_chat_id must be an integer";
+      return bad_input{"telegram_chat_id must be an integer"};
     return std::nullopt;
   }
-  return "telegram_chat_id must be an integer";
-}
-
-response bad_request(const request_context& c, const std::string& message) {
-  return error_response(http::status::bad_request, "invalid_argument", message, c.req.version(),
-                        c.req.keep_alive());
+  caf::optional<std::int64_t> number;
+  if (i->is_number_unsigned())
+    if (i->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+      return bad_input{"telegram_chat_id is out of range"};
+  if (auto err = optional_int_field(body, "telegram_chat_id", number))
+    return err;
+  out = *number;
+  return std::nullopt;
 }
 
 std::string idempotency_key(const request_context& c) {
@@ -107,28 +63,13 @@ void send_command(const route_services& svc, const request_context& c, reply_fn 
     std::move(msg)...);
 }
 
-/// Answers a query with its result as JSON, or the mapped error.
-template <class Reply, class... Ts>
-void send_query(const route_services& svc, const request_context& c, reply_fn reply, Ts... msg) {
-  svc.roles->ask<Reply>(
-    role,
-    [reply = std::move(reply), version = c.req.version(),
-     keep_alive = c.req.keep_alive()](caf::expected<Reply> r) {
-      if (r)
-        reply(json_response(http::status::ok, nlohmann::json(*r), version, keep_alive));
-      else
-        reply(error_reply(r.error(), version, keep_alive));
-    },
-    std::move(msg)...);
-}
-
 } // namespace
 
 void add_user_manager_routes(router& r, const route_services& svc) {
   r.add(http::verb::post, "/user-manager/users", role, [svc](request_context& c, reply_fn reply) {
     auto body = json_object(c);
-    if (auto* bad = std::get_if<bad_body>(&body))
-      return reply(bad_request(c, bad->message));
+    if (auto* bad = std::get_if<bad_input>(&body))
+      return reply(bad_request(c, *bad));
     const auto& j = std::get<nlohmann::json>(body);
     user u;
     for (auto [key, field, required] :
@@ -141,11 +82,13 @@ void add_user_manager_routes(router& r, const route_services& svc) {
                  std::move(u));
   });
   r.add(http::verb::get, "/user-manager/users", role, [svc](request_context& c, reply_fn reply) {
-    send_query<std::vector<user>>(svc, c, std::move(reply), list_users_atom::value);
+    answer<std::vector<user>>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                              list_users_atom::value);
   });
   r.add(http::verb::get, "/user-manager/users/{email}", role,
         [svc](request_context& c, reply_fn reply) {
-          send_query<user>(svc, c, std::move(reply), get_user_atom::value, c.params.at("email"));
+          answer<user>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                       get_user_atom::value, c.params.at("email"));
         });
   r.add(http::verb::delete_, "/user-manager/users/{email}", role,
         [svc](request_context& c, reply_fn reply) {
@@ -155,8 +98,8 @@ void add_user_manager_routes(router& r, const route_services& svc) {
   r.add(http::verb::post, "/user-manager/users/telegram", role,
         [svc](request_context& c, reply_fn reply) {
           auto body = json_object(c);
-          if (auto* bad = std::get_if<bad_body>(&body))
-            return reply(bad_request(c, bad->message));
+          if (auto* bad = std::get_if<bad_input>(&body))
+            return reply(bad_request(c, *bad));
           const auto& j = std::get<nlohmann::json>(body);
           std::string email;
           std::int64_t chat_id = 0;

@@ -4,6 +4,7 @@
 
 #include "messages/type_ids.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -46,9 +47,47 @@ using user_manager_actor = role_actor::extend<
   caf::replies_to<user_exists_atom, std::string>::with<bool>>;
 
 /// data-collector role (prefix /data-collector): interests, flights, OpenSky collection.
-/// Planned: delete_interests_atom, std::string email -> std::uint64_t (interests removed),
-/// which the user-manager sends when a user is deleted.
-using data_collector_actor = role_actor;
+using data_collector_actor = role_actor::extend<
+  // POST /interests: adds the interest (or updates its thresholds) and fetches its
+  // airport at once; ec::not_found for an unknown user, ec::invalid_argument for bad input.
+  caf::replies_to<add_interest_atom, interest>::with<interest>,
+  // PUT /interests: new thresholds; ec::not_found when there is no such interest.
+  caf::replies_to<update_interest_atom, interest>::with<interest>,
+  // DELETE /interests (email, airport); ec::not_found when there is no such interest.
+  caf::replies_to<remove_interest_atom, std::string, std::string>::with<bool>,
+  // GET /interests/<email>, ordered by airport.
+  caf::replies_to<list_interests_atom, std::string>::with<std::vector<interest>>,
+  // The seed's DeleteUserInterests (user-manager, when a user is deleted): how many went.
+  caf::replies_to<delete_interests_atom, std::string>::with<std::uint64_t>,
+  // GET /flights/<airport>, newest first.
+  caf::replies_to<list_flights_atom, flight_query>::with<std::vector<flight>>,
+  // GET /flights/average/<icao> (airport, type, days).
+  caf::replies_to<average_flights_atom, std::string, std::string, std::int64_t>::with<
+    flight_average>,
+  // GET /flights/last/<icao> (airport, type); ec::not_found when none is stored.
+  caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>>;
+
+/// The data-collector's collection loop (a child of the role).
+using collector_actor = caf::typed_actor<
+  // Timer: collect every airport someone is interested in.
+  caf::reacts_to<collect_atom>,
+  // Collect this airport now (a new interest), ahead of the queue.
+  caf::reacts_to<collect_atom, std::string>>;
+
+/// One OpenSky fetch worker of the collector (detached: libcurl blocks).
+using opensky_fetcher_actor = caf::typed_actor<
+  // Arrivals and departures of the airport in [begin, end] (unix seconds); an OpenSky
+  // failure is an error, never an empty list.
+  caf::replies_to<fetch_atom, std::string, std::int64_t, std::int64_t>::with<
+    std::vector<flight>>>;
+
+/// The node's topics (to-alert-system, to-notifier, sla_breach), in process. Payloads are
+/// the JSON the seed's Kafka messages carry; the key orders events of one user.
+using topic_broker_actor = role_actor::extend<
+  // Publishes (topic, key, payload); answers once every subscriber has it queued.
+  caf::replies_to<publish_atom, std::string, std::string, std::string>::with<void>,
+  // Subscribes an actor to a topic; it receives topic_event_atom, topic, payload.
+  caf::replies_to<subscribe_atom, std::string, caf::actor>::with<void>>;
 
 /// alert-evaluator role: consumes to-alert-system, produces to-notifier.
 using alert_evaluator_actor = role_actor;

@@ -25,32 +25,122 @@ void from_json(const nlohmann::json& j, component_health& x) {
   x.detail = j.value("detail", std::string{});
 }
 
+namespace {
+
+nlohmann::json opt(const caf::optional<std::int64_t>& x) {
+  return x ? nlohmann::json(*x) : nlohmann::json{};
+}
+
+nlohmann::json opt(const std::string& x) {
+  return x.empty() ? nlohmann::json{} : nlohmann::json(x);
+}
+
+void get_opt(const nlohmann::json& j, const char* key, caf::optional<std::int64_t>& out) {
+  auto i = j.find(key);
+  out = i == j.end() || i->is_null() ? caf::optional<std::int64_t>{}
+                                     : caf::optional<std::int64_t>{i->get<std::int64_t>()};
+}
+
+void get_opt(const nlohmann::json& j, const char* key, std::string& out) {
+  auto i = j.find(key);
+  out = i == j.end() || i->is_null() ? std::string{} : i->get<std::string>();
+}
+
+} // namespace
+
 void to_json(nlohmann::json& j, const user& x) {
-  auto or_null = [](const std::string& s) { return s.empty() ? nlohmann::json{} : nlohmann::json(s); };
   j = nlohmann::json{{"email", x.email},
                      {"first_name", x.first_name},
                      {"last_name", x.last_name},
-                     {"tax_code", or_null(x.tax_code)},
-                     {"iban", or_null(x.iban)},
-                     {"telegram_chat_id", x.telegram_chat_id ? nlohmann::json(*x.telegram_chat_id)
-                                                             : nlohmann::json{}}};
+                     {"tax_code", opt(x.tax_code)},
+                     {"iban", opt(x.iban)},
+                     {"telegram_chat_id", opt(x.telegram_chat_id)}};
 }
 
 void from_json(const nlohmann::json& j, user& x) {
-  auto or_empty = [&j](const char* key) {
-    auto i = j.find(key);
-    return i == j.end() || i->is_null() ? std::string{} : i->get<std::string>();
-  };
   j.at("email").get_to(x.email);
   j.at("first_name").get_to(x.first_name);
   j.at("last_name").get_to(x.last_name);
-  x.tax_code = or_empty("tax_code");
-  x.iban = or_empty("iban");
-  auto chat = j.find("telegram_chat_id");
-  if (chat != j.end() && !chat->is_null())
-    x.telegram_chat_id = chat->get<std::int64_t>();
-  else
-    x.telegram_chat_id = caf::none;
+  get_opt(j, "tax_code", x.tax_code);
+  get_opt(j, "iban", x.iban);
+  get_opt(j, "telegram_chat_id", x.telegram_chat_id);
+}
+
+
+void to_json(nlohmann::json& j, const flight& x) {
+  j = nlohmann::json{
+    {"icao24", x.icao24},
+    {"first_seen", x.first_seen},
+    {"est_departure_airport", opt(x.est_departure_airport)},
+    {"last_seen", x.last_seen},
+    {"est_arrival_airport", opt(x.est_arrival_airport)},
+    {"callsign", opt(x.callsign)},
+    {"est_departure_airport_horiz_distance", opt(x.est_departure_airport_horiz_distance)},
+    {"est_departure_airport_vert_distance", opt(x.est_departure_airport_vert_distance)},
+    {"est_arrival_airport_horiz_distance", opt(x.est_arrival_airport_horiz_distance)},
+    {"est_arrival_airport_vert_distance", opt(x.est_arrival_airport_vert_distance)},
+    {"departure_airport_candidates_count", opt(x.departure_airport_candidates_count)},
+    {"arrival_airport_candidates_count", opt(x.arrival_airport_candidates_count)},
+  };
+}
+
+void from_json(const nlohmann::json& j, flight& x) {
+  j.at("icao24").get_to(x.icao24);
+  j.at("first_seen").get_to(x.first_seen);
+  j.at("last_seen").get_to(x.last_seen);
+  get_opt(j, "est_departure_airport", x.est_departure_airport);
+  get_opt(j, "est_arrival_airport", x.est_arrival_airport);
+  get_opt(j, "callsign", x.callsign);
+  get_opt(j, "est_departure_airport_horiz_distance", x.est_departure_airport_horiz_distance);
+  get_opt(j, "est_departure_airport_vert_distance", x.est_departure_airport_vert_distance);
+  get_opt(j, "est_arrival_airport_horiz_distance", x.est_arrival_airport_horiz_distance);
+  get_opt(j, "est_arrival_airport_vert_distance", x.est_arrival_airport_vert_distance);
+  get_opt(j, "departure_airport_candidates_count", x.departure_airport_candidates_count);
+  get_opt(j, "arrival_airport_candidates_count", x.arrival_airport_candidates_count);
+}
+
+void to_json(nlohmann::json& j, const interest& x) {
+  j = nlohmann::json{{"user_email", x.user_email},
+                     {"airport_code", x.airport_code},
+                     {"high_value", opt(x.high_value)},
+                     {"low_value", opt(x.low_value)}};
+}
+
+void from_json(const nlohmann::json& j, interest& x) {
+  j.at("user_email").get_to(x.user_email);
+  j.at("airport_code").get_to(x.airport_code);
+  get_opt(j, "high_value", x.high_value);
+  get_opt(j, "low_value", x.low_value);
+}
+
+void to_json(nlohmann::json& j, const flight_average& x) {
+  j = nlohmann::json{{"airport_code", x.airport_code},
+                     {"type", x.type.empty() ? "all" : x.type},
+                     {"days", x.days},
+                     {"flights", x.flights},
+                     {"average_flights_per_day", x.average_per_day}};
+}
+
+void to_json(nlohmann::json& j, const traffic_event& x) {
+  j = nlohmann::json{{"event_id", x.event_id},
+                     {"user_email", x.user_email},
+                     {"airport_code", x.airport_code},
+                     {"flight_count", x.flight_count},
+                     {"high_value", opt(x.high_value)},
+                     {"low_value", opt(x.low_value)},
+                     {"window_start", x.window_start},
+                     {"window_end", x.window_end}};
+}
+
+void from_json(const nlohmann::json& j, traffic_event& x) {
+  j.at("event_id").get_to(x.event_id);
+  j.at("user_email").get_to(x.user_email);
+  j.at("airport_code").get_to(x.airport_code);
+  j.at("flight_count").get_to(x.flight_count);
+  get_opt(j, "high_value", x.high_value);
+  get_opt(j, "low_value", x.low_value);
+  j.at("window_start").get_to(x.window_start);
+  j.at("window_end").get_to(x.window_end);
 }
 
 std::string error_body(std::string_view error, std::string_view message) {

@@ -23,6 +23,20 @@ void from_json(const nlohmann::json& j, component_health& x);
 void to_json(nlohmann::json& j, const user& x);
 void from_json(const nlohmann::json& j, user& x);
 
+/// Flights in the seed's flight_data column names (null for unknown values).
+void to_json(nlohmann::json& j, const flight& x);
+void from_json(const nlohmann::json& j, flight& x);
+
+/// {"user_email","airport_code","high_value","low_value"} (null thresholds when absent).
+void to_json(nlohmann::json& j, const interest& x);
+void from_json(const nlohmann::json& j, interest& x);
+
+void to_json(nlohmann::json& j, const flight_average& x);
+
+/// The to-alert-system payload: the seed's fields plus event_id and the window.
+void to_json(nlohmann::json& j, const traffic_event& x);
+void from_json(const nlohmann::json& j, traffic_event& x);
+
 /// `{"error": "<error>", "message": "<message>"}`, the body of every error response.
 std::string error_body(std::string_view error, std::string_view message);
 /// `{"message": "<message>"}`, the seed's body for a successful command.

@@ -79,6 +79,101 @@ typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
   return f(caf::meta::type_name("fw.command_reply"), x.status, x.body, x.replayed);
 }
 
+/// One flight as OpenSky's /flights/arrival and /flights/departure report it (the seed's
+/// flight_data columns). Times are unix seconds; empty strings and absent optionals are
+/// what OpenSky left unknown.
+struct flight {
+  std::string icao24;
+  std::int64_t first_seen = 0;
+  std::string est_departure_airport;
+  std::int64_t last_seen = 0;
+  std::string est_arrival_airport;
+  std::string callsign; // trimmed
+  caf::optional<std::int64_t> est_departure_airport_horiz_distance;
+  caf::optional<std::int64_t> est_departure_airport_vert_distance;
+  caf::optional<std::int64_t> est_arrival_airport_horiz_distance;
+  caf::optional<std::int64_t> est_arrival_airport_vert_distance;
+  caf::optional<std::int64_t> departure_airport_candidates_count;
+  caf::optional<std::int64_t> arrival_airport_candidates_count;
+  friend bool operator==(const flight&, const flight&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flight& x) {
+  return f(caf::meta::type_name("fw.flight"), x.icao24, x.first_seen, x.est_departure_airport,
+           x.last_seen, x.est_arrival_airport, x.callsign, x.est_departure_airport_horiz_distance,
+           x.est_departure_airport_vert_distance, x.est_arrival_airport_horiz_distance,
+           x.est_arrival_airport_vert_distance, x.departure_airport_candidates_count,
+           x.arrival_airport_candidates_count);
+}
+
+/// A user's interest in an airport, with optional thresholds on its traffic (seed 002).
+struct interest {
+  std::string user_email;
+  std::string airport_code; // ICAO, upper case
+  caf::optional<std::int64_t> high_value;
+  caf::optional<std::int64_t> low_value;
+  friend bool operator==(const interest&, const interest&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, interest& x) {
+  return f(caf::meta::type_name("fw.interest"), x.user_email, x.airport_code, x.high_value,
+           x.low_value);
+}
+
+/// GET /flights/<airport>: which flights, newest first.
+struct flight_query {
+  std::string airport_code;
+  std::string type;                 // "arrivals", "departures" or "" (both)
+  std::int64_t limit = 100;
+  caf::optional<std::int64_t> since; // unix seconds, inclusive
+  caf::optional<std::int64_t> until; // unix seconds, inclusive
+  friend bool operator==(const flight_query&, const flight_query&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flight_query& x) {
+  return f(caf::meta::type_name("fw.flight_query"), x.airport_code, x.type, x.limit, x.since,
+           x.until);
+}
+
+/// GET /flights/average/<icao>: mean flights per day over the last `days` days.
+struct flight_average {
+  std::string airport_code;
+  std::string type;
+  std::int64_t days = 0;
+  std::int64_t flights = 0;
+  double average_per_day = 0;
+  friend bool operator==(const flight_average&, const flight_average&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, flight_average& x) {
+  return f(caf::meta::type_name("fw.flight_average"), x.airport_code, x.type, x.days, x.flights,
+           x.average_per_day);
+}
+
+/// Topic to-alert-system: one per interest after each collection of its airport, with
+/// the number of flights stored for the window.
+struct traffic_event {
+  std::string event_id;
+  std::string user_email;
+  std::string airport_code;
+  std::int64_t flight_count = 0;
+  caf::optional<std::int64_t> high_value;
+  caf::optional<std::int64_t> low_value;
+  std::int64_t window_start = 0; // unix seconds
+  std::int64_t window_end = 0;
+  friend bool operator==(const traffic_event&, const traffic_event&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, traffic_event& x) {
+  return f(caf::meta::type_name("fw.traffic_event"), x.event_id, x.user_email, x.airport_code,
+           x.flight_count, x.high_value, x.low_value, x.window_start, x.window_end);
+}
+
 /// Work for a storage worker: `run` executes on the worker's own thread with its open
 /// session; `operation` names it for the store latency metric. Local only.
 struct db_task {

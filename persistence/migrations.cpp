@@ -1,5 +1,7 @@
 #include "persistence/migrations.hpp"
 
+#include <string>
+
 namespace fw {
 
 namespace {
@@ -30,11 +32,54 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at_ms)
 )sql";
 
+// Version 2: the data-collector's tables. Airports are "" when unknown (not NULL) so the
+// deduplication key covers them; the two indexes serve "flights at an airport by time".
+// The backends differ only in the type of the surrogate key.
+std::string v2_collector(std::string_view id_type) {
+  std::string sql = R"sql(
+CREATE TABLE user_interests (
+  user_email       TEXT NOT NULL,
+  airport_code     TEXT NOT NULL,
+  high_value       BIGINT,
+  low_value        BIGINT,
+  created_at_ms    BIGINT NOT NULL,
+  PRIMARY KEY (user_email, airport_code)
+);
+CREATE INDEX user_interests_airport ON user_interests (airport_code);
+CREATE TABLE flight_data (
+  id                                   )sql";
+  sql += id_type;
+  sql += R"sql( PRIMARY KEY,
+  icao24                               TEXT NOT NULL,
+  first_seen                           BIGINT NOT NULL,
+  est_departure_airport                TEXT NOT NULL,
+  last_seen                            BIGINT NOT NULL,
+  est_arrival_airport                  TEXT NOT NULL,
+  callsign                             TEXT NOT NULL,
+  est_departure_airport_horiz_distance BIGINT,
+  est_departure_airport_vert_distance  BIGINT,
+  est_arrival_airport_horiz_distance   BIGINT,
+  est_arrival_airport_vert_distance    BIGINT,
+  departure_airport_candidates_count   BIGINT,
+  arrival_airport_candidates_count     BIGINT
+);
+CREATE UNIQUE INDEX flight_data_identity
+  ON flight_data (icao24, first_seen, est_departure_airport, est_arrival_airport);
+CREATE INDEX flight_data_arrivals ON flight_data (est_arrival_airport, last_seen);
+CREATE INDEX flight_data_departures
+  ON flight_data (est_departure_airport, first_seen, est_arrival_airport)
+)sql";
+  return sql;
+}
+
 } // namespace
 
 const std::vector<migration>& migrations() {
+  static const std::string v2_sqlite = v2_collector("INTEGER");
+  static const std::string v2_postgres = v2_collector("BIGSERIAL");
   static const std::vector<migration> all{
     {1, "users and idempotency keys", v1_users, v1_users},
+    {2, "interests and flights", v2_sqlite, v2_postgres},
   };
   return all;
 }

@@ -92,6 +92,52 @@ public:
   virtual std::uint64_t purge(std::int64_t expired_before_ms) = 0;
 };
 
+/// Users' airport interests with thresholds (the seed's user_interests table); one row per
+/// (user_email, airport_code).
+class interest_store {
+public:
+  virtual ~interest_store() = default;
+
+  /// Inserts the interest, or replaces the thresholds of an existing one; true when new.
+  virtual bool upsert(const interest& i) = 0;
+  /// Replaces the thresholds of an existing interest; false when there is none.
+  virtual bool update_thresholds(const interest& i) = 0;
+  /// False when there was none.
+  virtual bool remove(const std::string& user_email, const std::string& airport_code) = 0;
+  /// Every interest of the user, ordered by airport.
+  virtual std::vector<interest> for_user(const std::string& user_email) = 0;
+  /// Deletes every interest of the user; how many.
+  virtual std::uint64_t remove_all_of_user(const std::string& user_email) = 0;
+  /// Every interest in the airport, ordered by user.
+  virtual std::vector<interest> for_airport(const std::string& airport_code) = 0;
+  /// The distinct airports anyone is interested in, ordered.
+  virtual std::vector<std::string> airports() = 0;
+};
+
+/// Flights (the seed's flight_data table), deduplicated on (icao24, first_seen,
+/// est_departure_airport, est_arrival_airport); an unknown airport is stored as "" so it
+/// takes part in the deduplication.
+///
+/// `type` is "arrivals", "departures" or "" (both). A flight's time at an airport is its
+/// last_seen for an arrival there and its first_seen for a departure; "" matches a flight
+/// arriving at or departing from the airport, timed by its arrival when it arrives there.
+class flight_store {
+public:
+  virtual ~flight_store() = default;
+
+  /// Stores the flights not stored yet, in one transaction; how many were new.
+  virtual std::uint64_t insert(const std::vector<flight>& flights) = 0;
+  /// Flights at the airport, newest first by their time there, within since/until
+  /// (inclusive, when given), at most `limit`.
+  virtual std::vector<flight> list(const flight_query& q) = 0;
+  /// How many flights have their time at the airport within [from, to] (unix seconds).
+  virtual std::int64_t count(const std::string& airport_code, const std::string& type,
+                             std::int64_t from, std::int64_t to) = 0;
+  /// The flight with the latest time at the airport.
+  virtual std::optional<flight> last(const std::string& airport_code,
+                                     const std::string& type) = 0;
+};
+
 /// One open connection and the stores that use it. Not thread-safe: one per worker.
 class store_session {
 public:
@@ -109,6 +155,8 @@ public:
 
   virtual user_store& users() = 0;
   virtual idempotency_store& idempotency() = 0;
+  virtual interest_store& interests() = 0;
+  virtual flight_store& flights() = 0;
 };
 
 /// Opens a session to `where`; throws storage_unavailable when the database cannot be

@@ -1,6 +1,8 @@
 #include "actors/node/roles.hpp"
 
 #include "actors/common/basic_role.hpp"
+#include "actors/common/topic_broker.hpp"
+#include "actors/data_collector/data_collector.hpp"
 #include "actors/user_manager/user_manager.hpp"
 #include "gateway/gateway_role.hpp"
 #include "persistence/storage_service.hpp"
@@ -13,9 +15,6 @@ namespace fw {
 namespace {
 
 // Roles whose own behaviour is not built yet: they answer ping and health.
-struct data_collector_tag {
-  static constexpr const char* name = "data-collector";
-};
 struct alert_evaluator_tag {
   static constexpr const char* name = "alert-evaluator";
 };
@@ -31,13 +30,13 @@ struct sla_watchdog_tag {
 std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
   static const std::map<std::string, role_factory> factories{
     {"user-manager", spawn_user_manager},
-    {"data-collector", spawn_basic_role<data_collector_tag>},
+    {"data-collector", spawn_data_collector},
     {"alert-evaluator", spawn_basic_role<alert_evaluator_tag>},
     {"notifier", spawn_basic_role<notifier_tag>},
     {"sla-watchdog", spawn_basic_role<sla_watchdog_tag>},
     {"gateway", spawn_gateway},
   };
-  std::vector<child_spec> out{{"storage", spawn_storage}};
+  std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topic_broker}};
   for (const auto& role : all_roles())
     if (std::find(roles.begin(), roles.end(), role) != roles.end())
       out.push_back({role, factories.at(role)});

@@ -1,9 +1,9 @@
 #include "actors/user_manager/idempotent_command.hpp"
 
+#include "actors/common/text.hpp"
 #include "messages/json.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <array>
 #include <stdexcept>
@@ -11,17 +11,6 @@
 namespace fw::user_manager {
 
 namespace {
-
-std::string to_hex(const unsigned char* data, size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0xf];
-  }
-  return out;
-}
 
 std::int64_t unix_ms() {
   using namespace std::chrono;
@@ -46,10 +35,7 @@ std::string request_fingerprint(std::string_view operation, std::string_view can
 }
 
 std::string new_claim_token() {
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw std::runtime_error("no random bytes for a claim token");
-  return to_hex(bytes.data(), bytes.size());
+  return random_hex_id();
 }
 
 command_reply run_idempotent(store_session& session, const idempotency_policy& policy,

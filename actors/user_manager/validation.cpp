@@ -1,19 +1,13 @@
 #include "actors/user_manager/validation.hpp"
 
+#include "actors/common/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace fw::user_manager {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos)
-    return {};
-  auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
-}
 
 bool is_alnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
@@ -69,13 +63,6 @@ std::optional<std::string> check_name(const char* field, std::string& value) {
 
 } // namespace
 
-std::string normalize_email(std::string_view email) {
-  std::string out{trim(email)};
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string normalize_iban(std::string_view iban) {
   std::string out;
   for (char c : iban)
@@ -130,9 +117,7 @@ std::optional<std::string> normalize_and_check(user& u) {
     return err;
   if (auto err = check_name("last_name", u.last_name))
     return err;
-  u.tax_code = std::string{trim(u.tax_code)};
-  std::transform(u.tax_code.begin(), u.tax_code.end(), u.tax_code.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  u.tax_code = to_upper(trim(u.tax_code));
   if (u.tax_code.size() > max_tax_code_length)
     return "tax_code is longer than " + std::to_string(max_tax_code_length) + " characters";
   if (!std::all_of(u.tax_code.begin(), u.tax_code.end(), is_alnum))

@@ -3,6 +3,7 @@
 // (the 400 message), or nothing when it is valid. Normalising functions make equal
 // inputs compare equal in the database (e-mail case, IBAN spacing).
 
+#include "actors/common/text.hpp"
 #include "messages/types.hpp"
 
 #include <optional>
@@ -16,8 +17,6 @@ inline constexpr std::size_t max_email_length = 254;
 inline constexpr std::size_t max_tax_code_length = 32;
 inline constexpr std::size_t max_idempotency_key_length = 255;
 
-/// Trimmed and lower-cased (addresses are matched case-insensitively).
-std::string normalize_email(std::string_view email);
 /// Spaces removed, upper case ("it60 x054..." → "IT60X054...").
 std::string normalize_iban(std::string_view iban);
 

@@ -4,8 +4,12 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -439,12 +443,449 @@ private:
   pg_connection& db_;
 };
 
+// -- interests --------------------------------------------------------------------------
+
+std::optional<std::int64_t> to_std(const caf::optional<std::int64_t>& x) {
+  if (x)
+    return *x;
+  return std::nullopt;
+}
+
+caf::optional<std::int64_t> nullable_int64(const pqxx::field& f) {
+  if (f.is_null())
+    return caf::none;
+  return f.as<std::int64_t>();
+}
+
+// created_at_ms is kept when the interest exists. xmax = 0 holds exactly for a row version
+// this statement inserted (an updated row carries the updating transaction's id).
+constexpr std::string_view stmt_interest_upsert = "fw_interest_upsert";
+constexpr std::string_view sql_interest_upsert = R"sql(
+INSERT INTO user_interests (user_email, airport_code, high_value, low_value, created_at_ms)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (user_email, airport_code)
+DO UPDATE SET high_value = EXCLUDED.high_value, low_value = EXCLUDED.low_value
+RETURNING (xmax = 0) AS inserted)sql";
+
+constexpr std::string_view stmt_interest_update = "fw_interest_update";
+constexpr std::string_view sql_interest_update = R"sql(
+UPDATE user_interests SET high_value = $3, low_value = $4
+WHERE user_email = $1 AND airport_code = $2)sql";
+
+constexpr std::string_view stmt_interest_delete = "fw_interest_delete";
+constexpr std::string_view sql_interest_delete =
+    "DELETE FROM user_interests WHERE user_email = $1 AND airport_code = $2";
+
+constexpr std::string_view stmt_interest_for_user = "fw_interest_for_user";
+constexpr std::string_view sql_interest_for_user = R"sql(
+SELECT user_email, airport_code, high_value, low_value
+FROM user_interests WHERE user_email = $1 ORDER BY airport_code COLLATE "C")sql";
+
+constexpr std::string_view stmt_interest_delete_user = "fw_interest_delete_user";
+constexpr std::string_view sql_interest_delete_user =
+    "DELETE FROM user_interests WHERE user_email = $1";
+
+constexpr std::string_view stmt_interest_for_airport = "fw_interest_for_airport";
+constexpr std::string_view sql_interest_for_airport = R"sql(
+SELECT user_email, airport_code, high_value, low_value
+FROM user_interests WHERE airport_code = $1 ORDER BY user_email COLLATE "C")sql";
+
+// GROUP BY rather than DISTINCT: DISTINCT would not allow ordering by the collated column.
+constexpr std::string_view stmt_interest_airports = "fw_interest_airports";
+constexpr std::string_view sql_interest_airports = R"sql(
+SELECT airport_code FROM user_interests
+GROUP BY airport_code ORDER BY airport_code COLLATE "C")sql";
+
+std::vector<interest> to_interests(const pqxx::result& r) {
+  std::vector<interest> out;
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    interest i;
+    i.user_email = row[0].as<std::string>();
+    i.airport_code = row[1].as<std::string>();
+    i.high_value = nullable_int64(row[2]);
+    i.low_value = nullable_int64(row[3]);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+class pg_interest_store final : public interest_store {
+public:
+  explicit pg_interest_store(pg_connection& db) : db_(db) {
+    db_.prepare(stmt_interest_upsert, sql_interest_upsert);
+    db_.prepare(stmt_interest_update, sql_interest_update);
+    db_.prepare(stmt_interest_delete, sql_interest_delete);
+    db_.prepare(stmt_interest_for_user, sql_interest_for_user);
+    db_.prepare(stmt_interest_delete_user, sql_interest_delete_user);
+    db_.prepare(stmt_interest_for_airport, sql_interest_for_airport);
+    db_.prepare(stmt_interest_airports, sql_interest_airports);
+  }
+
+  bool upsert(const interest& i) override {
+    return db_.call("interests.upsert", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_interest_upsert}, i.user_email, i.airport_code,
+                                to_std(i.high_value), to_std(i.low_value), now_unix_ms());
+      return r.at(0).at(0).as<bool>();
+    });
+  }
+
+  bool update_thresholds(const interest& i) override {
+    return db_.call("interests.update_thresholds", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_interest_update}, i.user_email, i.airport_code,
+                                to_std(i.high_value), to_std(i.low_value));
+      return r.affected_rows() > 0;
+    });
+  }
+
+  bool remove(const std::string& user_email, const std::string& airport_code) override {
+    return db_.call("interests.remove", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_interest_delete}, user_email, airport_code);
+      return r.affected_rows() > 0;
+    });
+  }
+
+  std::vector<interest> for_user(const std::string& user_email) override {
+    return db_.call("interests.for_user", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      return to_interests(tx.exec_prepared(std::string{stmt_interest_for_user}, user_email));
+    });
+  }
+
+  std::uint64_t remove_all_of_user(const std::string& user_email) override {
+    return db_.call("interests.remove_all_of_user", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_interest_delete_user}, user_email);
+      return static_cast<std::uint64_t>(r.affected_rows());
+    });
+  }
+
+  std::vector<interest> for_airport(const std::string& airport_code) override {
+    return db_.call("interests.for_airport", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      return to_interests(tx.exec_prepared(std::string{stmt_interest_for_airport}, airport_code));
+    });
+  }
+
+  std::vector<std::string> airports() override {
+    return db_.call("interests.airports", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_interest_airports});
+      std::vector<std::string> out;
+      out.reserve(r.size());
+      for (const auto& row : r)
+        out.push_back(row[0].as<std::string>());
+      return out;
+    });
+  }
+
+private:
+  pg_connection& db_;
+};
+
+// -- flights ----------------------------------------------------------------------------
+
+// Many flights per statement: one array parameter per column, unnested into rows.
+// Deduplicated on the unique index flight_data_identity (also within the batch).
+constexpr std::string_view stmt_flight_insert = "fw_flight_insert";
+constexpr std::string_view sql_flight_insert = R"sql(
+INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
+  est_arrival_airport, callsign, est_departure_airport_horiz_distance,
+  est_departure_airport_vert_distance, est_arrival_airport_horiz_distance,
+  est_arrival_airport_vert_distance, departure_airport_candidates_count,
+  arrival_airport_candidates_count)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],
+  $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
+  $12::bigint[])
+ON CONFLICT DO NOTHING)sql";
+
+// The time bounds are always given (the int64 extremes when absent), so every query is a
+// range scan of its index: flight_data_arrivals (est_arrival_airport, last_seen) or
+// flight_data_departures (est_departure_airport, first_seen), read backwards; ties on the
+// time (rare) are ordered by id with an incremental sort.
+constexpr std::string_view stmt_flight_list_arrivals = "fw_flight_list_arrivals";
+constexpr std::string_view sql_flight_list_arrivals = R"sql(
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count
+FROM flight_data
+WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3
+ORDER BY last_seen DESC, id DESC LIMIT $4)sql";
+
+constexpr std::string_view stmt_flight_list_departures = "fw_flight_list_departures";
+constexpr std::string_view sql_flight_list_departures = R"sql(
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count
+FROM flight_data
+WHERE est_departure_airport = $1 AND first_seen BETWEEN $2 AND $3
+ORDER BY first_seen DESC, id DESC LIMIT $4)sql";
+
+// Both: the arrivals, plus the departures that do not also arrive there (those are timed
+// by their arrival and already in the first half). Each half is ordered and limited on
+// its own so that the planner merges two backward index scans (Merge Append) and stops
+// after `limit` rows; a plain UNION ALL ... ORDER BY reads every row at the airport.
+constexpr std::string_view stmt_flight_list_both = "fw_flight_list_both";
+constexpr std::string_view sql_flight_list_both = R"sql(
+SELECT * FROM (
+  (SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+    est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+    est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+    departure_airport_candidates_count, arrival_airport_candidates_count,
+    last_seen AS t, id
+  FROM flight_data
+  WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3
+  ORDER BY last_seen DESC, id DESC LIMIT $4)
+  UNION ALL
+  (SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+    est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+    est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+    departure_airport_candidates_count, arrival_airport_candidates_count,
+    first_seen AS t, id
+  FROM flight_data
+  WHERE est_departure_airport = $1 AND est_arrival_airport <> $1
+    AND first_seen BETWEEN $2 AND $3
+  ORDER BY first_seen DESC, id DESC LIMIT $4)
+) AS f
+ORDER BY t DESC, id DESC LIMIT $4)sql";
+
+constexpr std::string_view stmt_flight_count_arrivals = "fw_flight_count_arrivals";
+constexpr std::string_view sql_flight_count_arrivals = R"sql(
+SELECT count(*) FROM flight_data
+WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3)sql";
+
+constexpr std::string_view stmt_flight_count_departures = "fw_flight_count_departures";
+constexpr std::string_view sql_flight_count_departures = R"sql(
+SELECT count(*) FROM flight_data
+WHERE est_departure_airport = $1 AND first_seen BETWEEN $2 AND $3)sql";
+
+constexpr std::string_view stmt_flight_count_both = "fw_flight_count_both";
+constexpr std::string_view sql_flight_count_both = R"sql(
+SELECT (SELECT count(*) FROM flight_data
+        WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_departure_airport = $1 AND est_arrival_airport <> $1
+          AND first_seen BETWEEN $2 AND $3))sql";
+
+/// Flights per INSERT statement (12 array parameters of this many elements).
+constexpr std::size_t flight_insert_batch = 1000;
+
+constexpr std::int64_t no_lower_bound = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int64_t>::max();
+
+enum class flight_direction { arrivals, departures, both };
+
+flight_direction parse_flight_type(const std::string& type) {
+  if (type == "arrivals")
+    return flight_direction::arrivals;
+  if (type == "departures")
+    return flight_direction::departures;
+  if (type.empty())
+    return flight_direction::both;
+  throw std::runtime_error("unknown flight type (expected arrivals, departures or empty)");
+}
+
+/// A PostgreSQL array literal ("{...}") built element by element: text quoted with '"'
+/// and '\' escaped (so any content round-trips), absent numbers as NULL.
+class array_literal {
+public:
+  array_literal() {
+    text_ = "{";
+  }
+
+  void add(std::string_view s) {
+    separate();
+    text_ += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+
+  void add(std::int64_t v) {
+    separate();
+    text_ += std::to_string(v);
+  }
+
+  void add(const caf::optional<std::int64_t>& v) {
+    if (v) {
+      add(*v);
+    } else {
+      separate();
+      text_ += "NULL";
+    }
+  }
+
+  const std::string& finish() {
+    text_ += '}';
+    return text_;
+  }
+
+private:
+  void separate() {
+    if (text_.size() > 1)
+      text_ += ',';
+  }
+
+  std::string text_;
+};
+
+flight to_flight(const pqxx::row& r) {
+  flight f;
+  f.icao24 = r[0].as<std::string>();
+  f.first_seen = r[1].as<std::int64_t>();
+  f.est_departure_airport = r[2].as<std::string>();
+  f.last_seen = r[3].as<std::int64_t>();
+  f.est_arrival_airport = r[4].as<std::string>();
+  f.callsign = r[5].as<std::string>();
+  f.est_departure_airport_horiz_distance = nullable_int64(r[6]);
+  f.est_departure_airport_vert_distance = nullable_int64(r[7]);
+  f.est_arrival_airport_horiz_distance = nullable_int64(r[8]);
+  f.est_arrival_airport_vert_distance = nullable_int64(r[9]);
+  f.departure_airport_candidates_count = nullable_int64(r[10]);
+  f.arrival_airport_candidates_count = nullable_int64(r[11]);
+  return f;
+}
+
+class pg_flight_store final : public flight_store {
+public:
+  explicit pg_flight_store(pg_connection& db) : db_(db) {
+    db_.prepare(stmt_flight_insert, sql_flight_insert);
+    db_.prepare(stmt_flight_list_arrivals, sql_flight_list_arrivals);
+    db_.prepare(stmt_flight_list_departures, sql_flight_list_departures);
+    db_.prepare(stmt_flight_list_both, sql_flight_list_both);
+    db_.prepare(stmt_flight_count_arrivals, sql_flight_count_arrivals);
+    db_.prepare(stmt_flight_count_departures, sql_flight_count_departures);
+    db_.prepare(stmt_flight_count_both, sql_flight_count_both);
+  }
+
+  std::uint64_t insert(const std::vector<flight>& flights) override {
+    if (flights.empty())
+      return 0;
+    // Inserted in the order of the unique key, so concurrent inserts of overlapping
+    // batches take their index locks in the same order and cannot deadlock.
+    std::vector<const flight*> sorted;
+    sorted.reserve(flights.size());
+    for (const auto& f : flights)
+      sorted.push_back(&f);
+    std::sort(sorted.begin(), sorted.end(), [](const flight* a, const flight* b) {
+      return std::tie(a->icao24, a->first_seen, a->est_departure_airport, a->est_arrival_airport) <
+             std::tie(b->icao24, b->first_seen, b->est_departure_airport, b->est_arrival_airport);
+    });
+    return db_.call("flights.insert", [&](pqxx::connection& c) {
+      pqxx::work tx{c};
+      std::uint64_t added = 0;
+      for (std::size_t begin = 0; begin < sorted.size(); begin += flight_insert_batch) {
+        auto end = std::min(sorted.size(), begin + flight_insert_batch);
+        array_literal icao24, first_seen, departure, last_seen, arrival, callsign, dep_horiz,
+            dep_vert, arr_horiz, arr_vert, dep_candidates, arr_candidates;
+        for (auto i = begin; i < end; ++i) {
+          const auto& f = *sorted[i];
+          icao24.add(f.icao24);
+          first_seen.add(f.first_seen);
+          departure.add(f.est_departure_airport);
+          last_seen.add(f.last_seen);
+          arrival.add(f.est_arrival_airport);
+          callsign.add(f.callsign);
+          dep_horiz.add(f.est_departure_airport_horiz_distance);
+          dep_vert.add(f.est_departure_airport_vert_distance);
+          arr_horiz.add(f.est_arrival_airport_horiz_distance);
+          arr_vert.add(f.est_arrival_airport_vert_distance);
+          dep_candidates.add(f.departure_airport_candidates_count);
+          arr_candidates.add(f.arrival_airport_candidates_count);
+        }
+        auto r = tx.exec_prepared(std::string{stmt_flight_insert}, icao24.finish(),
+                                  first_seen.finish(), departure.finish(), last_seen.finish(),
+                                  arrival.finish(), callsign.finish(), dep_horiz.finish(),
+                                  dep_vert.finish(), arr_horiz.finish(), arr_vert.finish(),
+                                  dep_candidates.finish(), arr_candidates.finish());
+        added += static_cast<std::uint64_t>(r.affected_rows());
+      }
+      tx.commit();
+      return added;
+    });
+  }
+
+  std::vector<flight> list(const flight_query& q) override {
+    if (q.limit <= 0)
+      return {};
+    auto stmt = list_statement(parse_flight_type(q.type));
+    std::int64_t since = q.since ? *q.since : no_lower_bound;
+    std::int64_t until = q.until ? *q.until : no_upper_bound;
+    return db_.call("flights.list", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt}, q.airport_code, since, until, q.limit);
+      std::vector<flight> out;
+      out.reserve(r.size());
+      for (const auto& row : r)
+        out.push_back(to_flight(row));
+      return out;
+    });
+  }
+
+  std::int64_t count(const std::string& airport_code, const std::string& type,
+                     std::int64_t from, std::int64_t to) override {
+    auto stmt = count_statement(parse_flight_type(type));
+    return db_.call("flights.count", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt}, airport_code, from, to);
+      return r.at(0).at(0).as<std::int64_t>();
+    });
+  }
+
+  std::optional<flight> last(const std::string& airport_code, const std::string& type) override {
+    flight_query q;
+    q.airport_code = airport_code;
+    q.type = type;
+    q.limit = 1;
+    auto found = list(q);
+    if (found.empty())
+      return std::nullopt;
+    return std::move(found.front());
+  }
+
+private:
+  static std::string_view list_statement(flight_direction d) {
+    switch (d) {
+    case flight_direction::arrivals:
+      return stmt_flight_list_arrivals;
+    case flight_direction::departures:
+      return stmt_flight_list_departures;
+    case flight_direction::both:
+      break;
+    }
+    return stmt_flight_list_both;
+  }
+
+  static std::string_view count_statement(flight_direction d) {
+    switch (d) {
+    case flight_direction::arrivals:
+      return stmt_flight_count_arrivals;
+    case flight_direction::departures:
+      return stmt_flight_count_departures;
+    case flight_direction::both:
+      break;
+    }
+    return stmt_flight_count_both;
+  }
+
+  pg_connection& db_;
+};
+
 // -- session ----------------------------------------------------------------------------
 
 class pg_session final : public store_session {
 public:
   pg_session(const std::string& uri, std::chrono::milliseconds statement_timeout)
-    : db_(uri, statement_timeout), users_(db_), idempotency_(db_) {}
+    : db_(uri, statement_timeout), users_(db_), idempotency_(db_), interests_(db_),
+      flights_(db_) {}
 
   const char* backend() const override {
     return "postgres";
@@ -505,10 +946,20 @@ public:
     return idempotency_;
   }
 
+  interest_store& interests() override {
+    return interests_;
+  }
+
+  flight_store& flights() override {
+    return flights_;
+  }
+
 private:
   pg_connection db_;
   pg_user_store users_;
   pg_idempotency_store idempotency_;
+  pg_interest_store interests_;
+  pg_flight_store flights_;
 };
 
 } // namespace

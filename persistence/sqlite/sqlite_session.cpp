@@ -4,7 +4,10 @@
 #include "persistence/sqlite/sqlite_db.hpp"
 
 #include <chrono>
+#include <limits>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 namespace fw {
 
@@ -254,6 +257,364 @@ private:
   sqlite::statement purge_;
 };
 
+// -- interests ------------------------------------------------------------------------
+
+std::optional<std::int64_t> to_std(const caf::optional<std::int64_t>& x) {
+  if (x)
+    return *x;
+  return std::nullopt;
+}
+
+caf::optional<std::int64_t> to_caf(const std::optional<std::int64_t>& x) {
+  if (x)
+    return *x;
+  return caf::none;
+}
+
+constexpr std::string_view interest_exists_sql =
+    "SELECT 1 FROM user_interests WHERE user_email = ?1 AND airport_code = ?2";
+
+// created_at_ms is kept when the interest exists.
+constexpr std::string_view interest_upsert_sql = R"sql(
+INSERT INTO user_interests (user_email, airport_code, high_value, low_value, created_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (user_email, airport_code)
+DO UPDATE SET high_value = excluded.high_value, low_value = excluded.low_value
+)sql";
+
+constexpr std::string_view interest_update_sql = R"sql(
+UPDATE user_interests SET high_value = ?3, low_value = ?4
+WHERE user_email = ?1 AND airport_code = ?2
+)sql";
+
+constexpr std::string_view interest_delete_sql =
+    "DELETE FROM user_interests WHERE user_email = ?1 AND airport_code = ?2";
+
+constexpr std::string_view interest_for_user_sql = R"sql(
+SELECT user_email, airport_code, high_value, low_value
+FROM user_interests WHERE user_email = ?1 ORDER BY airport_code
+)sql";
+
+constexpr std::string_view interest_delete_user_sql =
+    "DELETE FROM user_interests WHERE user_email = ?1";
+
+constexpr std::string_view interest_for_airport_sql = R"sql(
+SELECT user_email, airport_code, high_value, low_value
+FROM user_interests WHERE airport_code = ?1 ORDER BY user_email
+)sql";
+
+constexpr std::string_view interest_airports_sql =
+    "SELECT DISTINCT airport_code FROM user_interests ORDER BY airport_code";
+
+class sqlite_interest_store final : public interest_store {
+public:
+  explicit sqlite_interest_store(sqlite::database& db)
+    : db_(db), exists_(db, interest_exists_sql), upsert_(db, interest_upsert_sql),
+      update_(db, interest_update_sql), delete_(db, interest_delete_sql),
+      for_user_(db, interest_for_user_sql), delete_user_(db, interest_delete_user_sql),
+      for_airport_(db, interest_for_airport_sql), airports_(db, interest_airports_sql) {}
+
+  bool upsert(const interest& i) override {
+    // The existence check and the upsert in one write transaction: nobody can insert or
+    // delete the row in between.
+    sqlite::transaction tx{db_};
+    bool existed = false;
+    {
+      auto q = exists_.use();
+      q->bind(1, i.user_email).bind(2, i.airport_code);
+      existed = q->step();
+    }
+    {
+      auto q = upsert_.use();
+      q->bind(1, i.user_email)
+          .bind(2, i.airport_code)
+          .bind(3, to_std(i.high_value))
+          .bind(4, to_std(i.low_value))
+          .bind(5, now_ms());
+      q->run();
+    }
+    tx.commit();
+    return !existed;
+  }
+
+  bool update_thresholds(const interest& i) override {
+    auto q = update_.use();
+    q->bind(1, i.user_email)
+        .bind(2, i.airport_code)
+        .bind(3, to_std(i.high_value))
+        .bind(4, to_std(i.low_value));
+    return q->run() > 0; // SQLite counts matched rows, also when nothing changed
+  }
+
+  bool remove(const std::string& user_email, const std::string& airport_code) override {
+    auto q = delete_.use();
+    q->bind(1, user_email).bind(2, airport_code);
+    return q->run() > 0;
+  }
+
+  std::vector<interest> for_user(const std::string& user_email) override {
+    auto q = for_user_.use();
+    q->bind(1, user_email);
+    return read_all(*q);
+  }
+
+  std::uint64_t remove_all_of_user(const std::string& user_email) override {
+    auto q = delete_user_.use();
+    q->bind(1, user_email);
+    return static_cast<std::uint64_t>(q->run());
+  }
+
+  std::vector<interest> for_airport(const std::string& airport_code) override {
+    auto q = for_airport_.use();
+    q->bind(1, airport_code);
+    return read_all(*q);
+  }
+
+  std::vector<std::string> airports() override {
+    std::vector<std::string> out;
+    auto q = airports_.use();
+    while (q->step())
+      out.push_back(q->column_text(0));
+    return out;
+  }
+
+private:
+  static std::vector<interest> read_all(sqlite::statement& q) {
+    std::vector<interest> out;
+    while (q.step()) {
+      interest i;
+      i.user_email = q.column_text(0);
+      i.airport_code = q.column_text(1);
+      i.high_value = to_caf(q.column_nullable_int64(2));
+      i.low_value = to_caf(q.column_nullable_int64(3));
+      out.push_back(std::move(i));
+    }
+    return out;
+  }
+
+  sqlite::database& db_;
+  sqlite::statement exists_;
+  sqlite::statement upsert_;
+  sqlite::statement update_;
+  sqlite::statement delete_;
+  sqlite::statement for_user_;
+  sqlite::statement delete_user_;
+  sqlite::statement for_airport_;
+  sqlite::statement airports_;
+};
+
+// -- flights --------------------------------------------------------------------------
+
+// Deduplicated on the unique index flight_data_identity.
+constexpr std::string_view flight_insert_sql = R"sql(
+INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
+  est_arrival_airport, callsign, est_departure_airport_horiz_distance,
+  est_departure_airport_vert_distance, est_arrival_airport_horiz_distance,
+  est_arrival_airport_vert_distance, departure_airport_candidates_count,
+  arrival_airport_candidates_count)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+ON CONFLICT DO NOTHING
+)sql";
+
+// The time bounds are always bound (the int64 extremes when absent), so every query is a
+// range scan of its index: flight_data_arrivals (est_arrival_airport, last_seen) or
+// flight_data_departures (est_departure_airport, first_seen). SQLite index entries end
+// with the rowid (id), so the tie-break needs no sort either.
+constexpr std::string_view flight_list_arrivals_sql = R"sql(
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count
+FROM flight_data
+WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3
+ORDER BY last_seen DESC, id DESC LIMIT ?4
+)sql";
+
+constexpr std::string_view flight_list_departures_sql = R"sql(
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count
+FROM flight_data
+WHERE est_departure_airport = ?1 AND first_seen BETWEEN ?2 AND ?3
+ORDER BY first_seen DESC, id DESC LIMIT ?4
+)sql";
+
+// Both: the arrivals, plus the departures that do not also arrive there (those are timed
+// by their arrival and already in the first half), merged by time: each half is an
+// ordered range scan of its index.
+constexpr std::string_view flight_list_both_sql = R"sql(
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count,
+  last_seen AS t, id
+FROM flight_data
+WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3
+UNION ALL
+SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count,
+  first_seen AS t, id
+FROM flight_data
+WHERE est_departure_airport = ?1 AND est_arrival_airport <> ?1
+  AND first_seen BETWEEN ?2 AND ?3
+ORDER BY t DESC, id DESC LIMIT ?4
+)sql";
+
+constexpr std::string_view flight_count_arrivals_sql = R"sql(
+SELECT count(*) FROM flight_data
+WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3
+)sql";
+
+constexpr std::string_view flight_count_departures_sql = R"sql(
+SELECT count(*) FROM flight_data
+WHERE est_departure_airport = ?1 AND first_seen BETWEEN ?2 AND ?3
+)sql";
+
+constexpr std::string_view flight_count_both_sql = R"sql(
+SELECT (SELECT count(*) FROM flight_data
+        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_departure_airport = ?1 AND est_arrival_airport <> ?1
+          AND first_seen BETWEEN ?2 AND ?3)
+)sql";
+
+enum class flight_direction { arrivals, departures, both };
+
+flight_direction parse_flight_type(const std::string& type) {
+  if (type == "arrivals")
+    return flight_direction::arrivals;
+  if (type == "departures")
+    return flight_direction::departures;
+  if (type.empty())
+    return flight_direction::both;
+  throw std::runtime_error("unknown flight type (expected arrivals, departures or empty)");
+}
+
+constexpr std::int64_t no_lower_bound = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int64_t>::max();
+
+class sqlite_flight_store final : public flight_store {
+public:
+  explicit sqlite_flight_store(sqlite::database& db)
+    : db_(db), insert_(db, flight_insert_sql), list_arrivals_(db, flight_list_arrivals_sql),
+      list_departures_(db, flight_list_departures_sql), list_both_(db, flight_list_both_sql),
+      count_arrivals_(db, flight_count_arrivals_sql),
+      count_departures_(db, flight_count_departures_sql),
+      count_both_(db, flight_count_both_sql) {}
+
+  std::uint64_t insert(const std::vector<flight>& flights) override {
+    if (flights.empty())
+      return 0;
+    sqlite::transaction tx{db_};
+    std::uint64_t added = 0;
+    for (const auto& f : flights) {
+      auto q = insert_.use();
+      q->bind(1, f.icao24)
+          .bind(2, f.first_seen)
+          .bind(3, f.est_departure_airport)
+          .bind(4, f.last_seen)
+          .bind(5, f.est_arrival_airport)
+          .bind(6, f.callsign)
+          .bind(7, to_std(f.est_departure_airport_horiz_distance))
+          .bind(8, to_std(f.est_departure_airport_vert_distance))
+          .bind(9, to_std(f.est_arrival_airport_horiz_distance))
+          .bind(10, to_std(f.est_arrival_airport_vert_distance))
+          .bind(11, to_std(f.departure_airport_candidates_count))
+          .bind(12, to_std(f.arrival_airport_candidates_count));
+      added += static_cast<std::uint64_t>(q->run());
+    }
+    tx.commit();
+    return added;
+  }
+
+  std::vector<flight> list(const flight_query& q) override {
+    std::vector<flight> out;
+    if (q.limit <= 0)
+      return out;
+    auto s = list_statement(parse_flight_type(q.type)).use();
+    s->bind(1, q.airport_code)
+        .bind(2, q.since ? *q.since : no_lower_bound)
+        .bind(3, q.until ? *q.until : no_upper_bound)
+        .bind(4, q.limit);
+    while (s->step())
+      out.push_back(read(*s));
+    return out;
+  }
+
+  std::int64_t count(const std::string& airport_code, const std::string& type,
+                     std::int64_t from, std::int64_t to) override {
+    auto s = count_statement(parse_flight_type(type)).use();
+    s->bind(1, airport_code).bind(2, from).bind(3, to);
+    s->step();
+    return s->column_int64(0);
+  }
+
+  std::optional<flight> last(const std::string& airport_code, const std::string& type) override {
+    flight_query q;
+    q.airport_code = airport_code;
+    q.type = type;
+    q.limit = 1;
+    auto found = list(q);
+    if (found.empty())
+      return std::nullopt;
+    return std::move(found.front());
+  }
+
+private:
+  sqlite::statement& list_statement(flight_direction t) {
+    switch (t) {
+    case flight_direction::arrivals:
+      return list_arrivals_;
+    case flight_direction::departures:
+      return list_departures_;
+    case flight_direction::both:
+      break;
+    }
+    return list_both_;
+  }
+
+  sqlite::statement& count_statement(flight_direction t) {
+    switch (t) {
+    case flight_direction::arrivals:
+      return count_arrivals_;
+    case flight_direction::departures:
+      return count_departures_;
+    case flight_direction::both:
+      break;
+    }
+    return count_both_;
+  }
+
+  static flight read(const sqlite::statement& q) {
+    flight f;
+    f.icao24 = q.column_text(0);
+    f.first_seen = q.column_int64(1);
+    f.est_departure_airport = q.column_text(2);
+    f.last_seen = q.column_int64(3);
+    f.est_arrival_airport = q.column_text(4);
+    f.callsign = q.column_text(5);
+    f.est_departure_airport_horiz_distance = to_caf(q.column_nullable_int64(6));
+    f.est_departure_airport_vert_distance = to_caf(q.column_nullable_int64(7));
+    f.est_arrival_airport_horiz_distance = to_caf(q.column_nullable_int64(8));
+    f.est_arrival_airport_vert_distance = to_caf(q.column_nullable_int64(9));
+    f.departure_airport_candidates_count = to_caf(q.column_nullable_int64(10));
+    f.arrival_airport_candidates_count = to_caf(q.column_nullable_int64(11));
+    return f;
+  }
+
+  sqlite::database& db_;
+  sqlite::statement insert_;
+  sqlite::statement list_arrivals_;
+  sqlite::statement list_departures_;
+  sqlite::statement list_both_;
+  sqlite::statement count_arrivals_;
+  sqlite::statement count_departures_;
+  sqlite::statement count_both_;
+};
+
 // -- session --------------------------------------------------------------------------
 
 constexpr std::string_view create_migrations_table_sql = R"sql(
@@ -275,7 +636,8 @@ constexpr std::string_view probe_sql = "SELECT 1";
 class sqlite_session final : public store_session {
 public:
   explicit sqlite_session(const std::string& path)
-    : db_(path), users_(db_), idempotency_(db_), probe_(db_, probe_sql) {}
+    : db_(path), users_(db_), idempotency_(db_), interests_(db_), flights_(db_),
+      probe_(db_, probe_sql) {}
 
   const char* backend() const override {
     return "sqlite";
@@ -338,10 +700,20 @@ public:
     return idempotency_;
   }
 
+  interest_store& interests() override {
+    return interests_;
+  }
+
+  flight_store& flights() override {
+    return flights_;
+  }
+
 private:
   sqlite::database db_; // first: the stores' statements are finalized before it closes
   sqlite_user_store users_;
   sqlite_idempotency_store idempotency_;
+  sqlite_interest_store interests_;
+  sqlite_flight_store flights_;
   sqlite::statement probe_;
 };
 

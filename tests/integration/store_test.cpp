@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <latch>
 #include <limits>
 #include <memory>
@@ -97,6 +98,65 @@ idempotency_store::claim_request request(std::string key, std::string fingerprin
   r.stale_before_ms = stale_before_ms;
   return r;
 }
+
+interest make_interest(std::string email, std::string airport,
+                       caf::optional<std::int64_t> high = caf::none,
+                       caf::optional<std::int64_t> low = caf::none) {
+  interest i;
+  i.user_email = std::move(email);
+  i.airport_code = std::move(airport);
+  i.high_value = high;
+  i.low_value = low;
+  return i;
+}
+
+flight make_flight(std::string icao24, std::int64_t first_seen, std::string departure,
+                   std::int64_t last_seen, std::string arrival, std::string callsign = "TST123") {
+  flight f;
+  f.icao24 = std::move(icao24);
+  f.first_seen = first_seen;
+  f.est_departure_airport = std::move(departure);
+  f.last_seen = last_seen;
+  f.est_arrival_airport = std::move(arrival);
+  f.callsign = std::move(callsign);
+  return f;
+}
+
+flight_query query(std::string airport, std::string type, std::int64_t limit = 100,
+                   caf::optional<std::int64_t> since = caf::none,
+                   caf::optional<std::int64_t> until = caf::none) {
+  flight_query q;
+  q.airport_code = std::move(airport);
+  q.type = std::move(type);
+  q.limit = limit;
+  q.since = since;
+  q.until = until;
+  return q;
+}
+
+// The icao24s, in order (flights in these tests have distinct icao24s).
+std::vector<std::string> icao24s(const std::vector<flight>& flights) {
+  std::vector<std::string> out;
+  for (const auto& f : flights)
+    out.push_back(f.icao24);
+  return out;
+}
+
+std::vector<std::string> airports_of(const std::vector<interest>& interests) {
+  std::vector<std::string> out;
+  for (const auto& i : interests)
+    out.push_back(i.airport_code);
+  return out;
+}
+
+std::vector<std::string> emails_of(const std::vector<interest>& interests) {
+  std::vector<std::string> out;
+  for (const auto& i : interests)
+    out.push_back(i.user_email);
+  return out;
+}
+
+using strings = std::vector<std::string>;
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
 protected:
@@ -264,6 +324,57 @@ TEST_P(StoreTest, NewerSchemaVersionIsRefusedAndDataKept) {
   EXPECT_EQ(found->tax_code, "TAX1");
   EXPECT_THROW(again->migrate(), std::runtime_error);
   EXPECT_EQ(again->users().list().size(), 1u);
+}
+
+// A database written by the previous release (schema version 1, before interests and
+// flights existed): its tables are created by hand with migration 1's SQL, as that release
+// did, and it holds users. Opening it with this build upgrades it in place.
+TEST_P(StoreTest, Version1DatabaseIsUpgradedKeepingItsUsers) {
+  open(); // creates the (empty) SQLite file; PostgreSQL's database exists already
+  const auto& v1 = migrations().at(0);
+  ASSERT_EQ(v1.version, 1);
+  std::string sql = R"sql(
+CREATE TABLE schema_migrations (
+  version       INTEGER PRIMARY KEY,
+  description   TEXT NOT NULL,
+  applied_at_ms BIGINT NOT NULL
+);
+)sql";
+  sql += is_sqlite() ? v1.sqlite : v1.postgres;
+  sql += R"sql(;
+INSERT INTO schema_migrations (version, description, applied_at_ms)
+  VALUES (1, 'users and idempotency keys', 1700000000000);
+INSERT INTO users (email, first_name, last_name, tax_code, iban, telegram_chat_id,
+                   created_at_ms)
+  VALUES ('ada@example.org', 'Ada', 'Lovelace', 'TAX1', NULL, 5000000000, 1700000000000),
+         ('bob@example.org', 'Bob', 'Builder', NULL, 'IT60X0542811101000000123456', NULL,
+          1700000000001);
+INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email,
+                              created_at_ms, response_code, response_body)
+  VALUES ('k1', 'fp', 'completed', 't1', 'ada@example.org', 1700000000000, 201, 'done')
+)sql";
+  raw_exec(sql);
+
+  auto s = open();
+  EXPECT_EQ(s->migrate(), latest_schema_version());
+  EXPECT_EQ(latest_schema_version(), 2);
+  auto all = s->users().list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].email, "ada@example.org");
+  EXPECT_EQ(all[0].tax_code, "TAX1");
+  EXPECT_EQ(chat_id(all[0]), 5'000'000'000);
+  EXPECT_EQ(all[1].iban, "IT60X0542811101000000123456");
+  auto replay = s->idempotency().claim(request("k1", "fp", "t2", 1'700'000'000'001));
+  EXPECT_EQ(replay.result, outcome::completed) << name(replay.result);
+  EXPECT_EQ(replay.body, "done");
+  // The new tables exist and work.
+  EXPECT_TRUE(s->interests().upsert(make_interest("ada@example.org", "LIRF", 10, 1)));
+  EXPECT_EQ(s->flights().insert({make_flight("abc123", 100, "LSZH", 200, "LIRF")}), 1u);
+  EXPECT_EQ(s->flights().count("LIRF", "arrivals", 0, 1000), 1);
+  // And the upgrade is recorded: a new session has nothing left to do.
+  auto again = open();
+  EXPECT_EQ(again->migrate(), latest_schema_version());
+  EXPECT_EQ(again->interests().for_user("ada@example.org").size(), 1u);
 }
 
 // -- users ------------------------------------------------------------------------------
@@ -479,6 +590,382 @@ TEST_P(StoreTest, IdempotencyPurgeRemovesOnlyOldKeys) {
   EXPECT_EQ(idem.claim(request("edge", "fp", "t8", 4000)).result, outcome::in_progress);
   EXPECT_FALSE(idem.complete("old-pending", "t2", 200, "x")) << "purged claim is gone";
   EXPECT_EQ(idem.purge(std::numeric_limits<std::int64_t>::max()), 4u);
+}
+
+// -- interests --------------------------------------------------------------------------
+
+TEST_P(StoreTest, InterestsUpsertInsertsThenReplacesThresholds) {
+  auto s = open_migrated();
+  auto& interests = s->interests();
+  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF", 10, 2)));
+  EXPECT_FALSE(interests.upsert(make_interest("ada@example.org", "LIRF", 20, caf::none)))
+      << "existing interest: not new";
+  auto all = interests.for_user("ada@example.org");
+  ASSERT_EQ(all.size(), 1u) << "still one row";
+  EXPECT_EQ(all[0], make_interest("ada@example.org", "LIRF", 20, caf::none));
+  // Same airport, another user; same user, another airport: both new.
+  EXPECT_TRUE(interests.upsert(make_interest("bob@example.org", "LIRF")));
+  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "EGLL")));
+  EXPECT_EQ(interests.for_user("ada@example.org").size(), 2u);
+  EXPECT_EQ(interests.for_airport("LIRF").size(), 2u);
+}
+
+TEST_P(StoreTest, InterestsNullThresholdsRoundTrip) {
+  auto s = open_migrated();
+  auto& interests = s->interests();
+  const std::int64_t big = 5'000'000'000; // above 2^32
+  const auto none = make_interest("a@example.org", "LIRF");
+  const auto high_only = make_interest("a@example.org", "EGLL", big, caf::none);
+  const auto low_only = make_interest("a@example.org", "KJFK", caf::none, -3);
+  const auto zeros = make_interest("a@example.org", "LFPG", 0, 0);
+  for (const auto& i : {none, high_only, low_only, zeros})
+    ASSERT_TRUE(interests.upsert(i)) << i.airport_code;
+  auto all = interests.for_user("a@example.org");
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0], high_only); // EGLL
+  EXPECT_EQ(all[1], low_only);  // KJFK
+  EXPECT_EQ(all[2], zeros);     // LFPG: 0 is a value, not NULL
+  EXPECT_EQ(all[3], none);      // LIRF
+  EXPECT_FALSE(all[3].high_value);
+  EXPECT_FALSE(all[3].low_value);
+  // Thresholds can be cleared again.
+  ASSERT_TRUE(interests.update_thresholds(make_interest("a@example.org", "LFPG")));
+  EXPECT_EQ(interests.for_airport("LFPG").at(0), make_interest("a@example.org", "LFPG"));
+}
+
+TEST_P(StoreTest, InterestsUpdateThresholdsAndRemove) {
+  auto s = open_migrated();
+  auto& interests = s->interests();
+  EXPECT_FALSE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 5, 1)))
+      << "absent interest";
+  EXPECT_TRUE(interests.for_user("ada@example.org").empty()) << "update must not insert";
+
+  ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF", 5, 1)));
+  EXPECT_TRUE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 50, 10)));
+  EXPECT_TRUE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 50, 10)))
+      << "same values again";
+  EXPECT_EQ(interests.for_user("ada@example.org"),
+            std::vector<interest>{make_interest("ada@example.org", "LIRF", 50, 10)});
+  EXPECT_FALSE(interests.update_thresholds(make_interest("ada@example.org", "EGLL", 5, 1)));
+
+  EXPECT_FALSE(interests.remove("ada@example.org", "EGLL"));
+  EXPECT_FALSE(interests.remove("bob@example.org", "LIRF"));
+  EXPECT_TRUE(interests.remove("ada@example.org", "LIRF"));
+  EXPECT_FALSE(interests.remove("ada@example.org", "LIRF"));
+  EXPECT_TRUE(interests.for_user("ada@example.org").empty());
+  // Removed means gone: upserting again is new.
+  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF")));
+}
+
+TEST_P(StoreTest, InterestsListsAreOrderedByteWise) {
+  auto s = open_migrated();
+  auto& interests = s->interests();
+  // Upper case sorts before lower case byte-wise (not so in most locales).
+  for (const auto* airport : {"LIRF", "EGLL", "KJFK", "LIMC", "egll"})
+    ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", airport)));
+  for (const auto* email : {"carol@example.org", "bob@example.org", "Zed@example.org"})
+    ASSERT_TRUE(interests.upsert(make_interest(email, "LIRF")));
+  ASSERT_TRUE(interests.upsert(make_interest("bob@example.org", "EGLL")));
+
+  EXPECT_EQ(airports_of(interests.for_user("ada@example.org")),
+            (strings{"EGLL", "KJFK", "LIMC", "LIRF", "egll"}));
+  EXPECT_EQ(airports_of(interests.for_user("bob@example.org")), (strings{"EGLL", "LIRF"}));
+  EXPECT_TRUE(interests.for_user("nobody@example.org").empty());
+
+  EXPECT_EQ(emails_of(interests.for_airport("LIRF")),
+            (strings{"Zed@example.org", "ada@example.org", "bob@example.org",
+                     "carol@example.org"}));
+  for (const auto& i : interests.for_airport("LIRF"))
+    EXPECT_EQ(i.airport_code, "LIRF");
+  EXPECT_EQ(emails_of(interests.for_airport("EGLL")),
+            (strings{"ada@example.org", "bob@example.org"}));
+  EXPECT_TRUE(interests.for_airport("ZZZZ").empty());
+
+  EXPECT_EQ(interests.airports(), (strings{"EGLL", "KJFK", "LIMC", "LIRF", "egll"}))
+      << "distinct and ordered";
+}
+
+TEST_P(StoreTest, InterestsRemoveAllOfUser) {
+  auto s = open_migrated();
+  auto& interests = s->interests();
+  EXPECT_TRUE(interests.airports().empty());
+  EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 0u);
+  for (const auto* airport : {"LIRF", "EGLL", "KJFK"})
+    ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", airport, 3, 1)));
+  ASSERT_TRUE(interests.upsert(make_interest("bob@example.org", "LIRF", 7, caf::none)));
+  ASSERT_TRUE(interests.upsert(make_interest("ada@example.org.evil", "LIMC")));
+
+  EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 3u);
+  EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 0u);
+  EXPECT_TRUE(interests.for_user("ada@example.org").empty());
+  EXPECT_EQ(interests.for_user("bob@example.org"),
+            std::vector<interest>{make_interest("bob@example.org", "LIRF", 7, caf::none)})
+      << "other users untouched";
+  EXPECT_EQ(interests.for_user("ada@example.org.evil").size(), 1u);
+  EXPECT_EQ(interests.airports(), (strings{"LIMC", "LIRF"}));
+}
+
+// -- flights ----------------------------------------------------------------------------
+
+TEST_P(StoreTest, FlightsRoundTripEveryField) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  auto full = make_flight("4b1814", 1'700'000'000, "LSZH", 1'700'003'600, "LIRF",
+                          R"(A"B\C,{D} NULL 'x')");
+  full.est_departure_airport_horiz_distance = 1234;
+  full.est_departure_airport_vert_distance = -56;
+  full.est_arrival_airport_horiz_distance = 5'000'000'000;
+  full.est_arrival_airport_vert_distance = 0;
+  full.departure_airport_candidates_count = 3;
+  full.arrival_airport_candidates_count = 1;
+  auto bare = make_flight("3c6444", 1'700'000'100, "", 1'700'000'200, "LIRF", "");
+  auto partly = make_flight("a1b2c3", 1'700'000'300, "NULL", 1'700'000'400, "LIRF", "\"\"");
+  partly.est_arrival_airport_vert_distance = 7;
+  ASSERT_EQ(flights.insert({full, bare, partly}), 3u);
+  EXPECT_EQ(flights.list(query("LIRF", "arrivals")), (std::vector<flight>{full, partly, bare}));
+  EXPECT_EQ(flights.list(query("LSZH", "departures")), std::vector<flight>{full});
+  EXPECT_EQ(flights.list(query("NULL", "departures")), std::vector<flight>{partly});
+  EXPECT_EQ(flights.insert({}), 0u);
+}
+
+TEST_P(StoreTest, FlightsInsertDeduplicates) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  const std::vector<flight> batch{
+      make_flight("aaa001", 1000, "LSZH", 4000, "LIRF"),
+      make_flight("aaa002", 1000, "LIRF", 4000, "EGLL"),
+      make_flight("aaa003", 1000, "", 4000, ""), // both airports unknown
+      make_flight("aaa004", 1000, "", 4000, "LIRF"),
+  };
+  EXPECT_EQ(flights.insert(batch), 4u);
+  EXPECT_EQ(flights.insert(batch), 0u) << "the same batch again";
+
+  // Only icao24, first_seen and the two airports identify a flight.
+  auto later_report = batch[0];
+  later_report.last_seen = 4100;
+  later_report.callsign = "OTHER";
+  later_report.arrival_airport_candidates_count = 2;
+  auto unknown_again = make_flight("aaa003", 1000, "", 5000, "", "X");
+  EXPECT_EQ(flights.insert({later_report, unknown_again}), 0u);
+
+  // Differing in one airport only: a different flight.
+  EXPECT_EQ(flights.insert({make_flight("aaa001", 1000, "LSZH", 4000, "LIMC")}), 1u);
+  EXPECT_EQ(flights.insert({make_flight("aaa003", 1000, "", 4000, "LIRF")}), 1u);
+  EXPECT_EQ(flights.insert({make_flight("aaa003", 1000, "LIRF", 4000, "")}), 1u);
+  EXPECT_EQ(flights.insert({make_flight("aaa001", 1001, "LSZH", 4000, "LIRF")}), 1u);
+
+  // Duplicates within one batch count once; old and new mixed count the new ones.
+  auto fresh = make_flight("bbb001", 2000, "LIRF", 3000, "LIMC");
+  EXPECT_EQ(flights.insert({fresh, batch[1], fresh, make_flight("bbb002", 2000, "", 3000, ""),
+                            make_flight("bbb002", 2000, "", 3000, "")}),
+            2u);
+
+  // The first report is kept.
+  auto arrivals = flights.list(query("LIRF", "arrivals"));
+  ASSERT_EQ(arrivals.size(), 4u); // aaa001 (1000), aaa004, aaa003 (""->LIRF), aaa001 (1001)
+  for (const auto& f : arrivals)
+    EXPECT_EQ(f.last_seen, 4000) << f.icao24;
+  EXPECT_EQ(flights.count("", "arrivals", 0, 10'000), 3) << "unknown arrival airport";
+  EXPECT_EQ(flights.count("", "departures", 0, 10'000), 4) << "unknown departure airport";
+}
+
+// Flights at LIRF (time there in brackets): arrivals a1 (1000), a2 (2000), a3 (3000);
+// departures d1 (1500), d2 (2500); round trip r departing at 500 and arriving at 3500;
+// and traffic elsewhere.
+std::vector<flight> lirf_traffic() {
+  return {
+      make_flight("a1", 100, "LSZH", 1000, "LIRF"),
+      make_flight("a2", 200, "", 2000, "LIRF"),
+      make_flight("a3", 300, "EGLL", 3000, "LIRF"),
+      make_flight("d1", 1500, "LIRF", 9000, "EGLL"),
+      make_flight("d2", 2500, "LIRF", 2600, ""),
+      make_flight("r", 500, "LIRF", 3500, "LIRF"),
+      make_flight("x1", 1000, "EGLL", 2000, "LSZH"),
+      make_flight("x2", 2000, "LSZH", 3000, "EGLL"),
+  };
+}
+
+TEST_P(StoreTest, FlightsListByTypeNewestFirstWithinWindow) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  ASSERT_EQ(flights.insert(lirf_traffic()), 8u);
+
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals"))), (strings{"r", "a3", "a2", "a1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "departures"))), (strings{"d2", "d1", "r"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 2))), (strings{"r", "a3"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "departures", 1))), (strings{"d2"}));
+  EXPECT_TRUE(flights.list(query("LIRF", "arrivals", 0)).empty());
+
+  // Inclusive bounds, either or both.
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 100, 2000))),
+            (strings{"r", "a3", "a2"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 100, caf::none, 2000))),
+            (strings{"a2", "a1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 100, 2000, 3000))),
+            (strings{"a3", "a2"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 100, 2000, 2000))), (strings{"a2"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals", 1, 1000, 2000))), (strings{"a2"}));
+  EXPECT_TRUE(flights.list(query("LIRF", "arrivals", 100, 2001, 2999)).empty());
+  EXPECT_TRUE(flights.list(query("LIRF", "arrivals", 100, 3000, 2000)).empty());
+  // Departures are timed by first_seen (d1's last_seen 9000 is irrelevant).
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "departures", 100, 1500, 2500))),
+            (strings{"d2", "d1"}));
+  EXPECT_TRUE(flights.list(query("LIRF", "departures", 100, 8000)).empty());
+
+  EXPECT_TRUE(flights.list(query("LIMC", "arrivals")).empty());
+  EXPECT_EQ(icao24s(flights.list(query("EGLL", "arrivals"))), (strings{"d1", "x2"}));
+  EXPECT_THROW(flights.list(query("LIRF", "landings")), std::runtime_error);
+}
+
+TEST_P(StoreTest, FlightsListBothMergesWithoutDuplicates) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  ASSERT_EQ(flights.insert(lirf_traffic()), 8u);
+
+  // r departs and arrives at LIRF: listed once, timed by its arrival (3500).
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", ""))),
+            (strings{"r", "a3", "d2", "a2", "d1", "a1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "", 3))), (strings{"r", "a3", "d2"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "", 100, 1500, 2500))),
+            (strings{"d2", "a2", "d1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "", 2, 1000, 2500))), (strings{"d2", "a2"}));
+  EXPECT_TRUE(flights.list(query("LIRF", "", 100, 400, 600)).empty())
+      << "r's time at LIRF is its arrival, not its departure at 500";
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "", 100, 3500))), (strings{"r"}));
+  EXPECT_EQ(icao24s(flights.list(query("LSZH", ""))), (strings{"x2", "x1", "a1"}));
+}
+
+TEST_P(StoreTest, FlightsTiesAreOrderedNewestInsertFirst) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  ASSERT_EQ(flights.insert({make_flight("t1", 100, "LSZH", 1000, "LIRF")}), 1u);
+  ASSERT_EQ(flights.insert({make_flight("t2", 200, "EGLL", 1000, "LIRF")}), 1u);
+  ASSERT_EQ(flights.insert({make_flight("t3", 1000, "LIRF", 2000, "LSZH")}), 1u);
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "arrivals"))), (strings{"t2", "t1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", ""))), (strings{"t3", "t2", "t1"}));
+  EXPECT_EQ(icao24s(flights.list(query("LIRF", "", 1))), (strings{"t3"}));
+  EXPECT_EQ(flights.last("LIRF", "arrivals")->icao24, "t2");
+}
+
+TEST_P(StoreTest, FlightsCountInclusiveWindowPerType) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  EXPECT_EQ(flights.count("LIRF", "", 0, 10'000), 0);
+  ASSERT_EQ(flights.insert(lirf_traffic()), 8u);
+
+  EXPECT_EQ(flights.count("LIRF", "arrivals", 0, 10'000), 4);
+  EXPECT_EQ(flights.count("LIRF", "arrivals", 1000, 3000), 3) << "both ends inclusive";
+  EXPECT_EQ(flights.count("LIRF", "arrivals", 1001, 2999), 1);
+  EXPECT_EQ(flights.count("LIRF", "arrivals", 3500, 3500), 1);
+  EXPECT_EQ(flights.count("LIRF", "departures", 0, 10'000), 3);
+  EXPECT_EQ(flights.count("LIRF", "departures", 500, 1500), 2);
+  EXPECT_EQ(flights.count("LIRF", "departures", 1501, 2499), 0);
+  EXPECT_EQ(flights.count("LIRF", "", 0, 10'000), 6) << "r counted once";
+  EXPECT_EQ(flights.count("LIRF", "", 1500, 2500), 3);
+  EXPECT_EQ(flights.count("LIRF", "", 400, 600), 0) << "r is timed by its arrival";
+  EXPECT_EQ(flights.count("LIRF", "", 3000, 3500), 2);
+  EXPECT_EQ(flights.count("LIRF", "", 2000, 1000), 0);
+  EXPECT_EQ(flights.count("LIMC", "", 0, 10'000), 0);
+  EXPECT_EQ(flights.count("LSZH", "", 0, 10'000), 3);
+  EXPECT_THROW(flights.count("LIRF", "both", 0, 1), std::runtime_error);
+}
+
+TEST_P(StoreTest, FlightsLastPerType) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  for (const auto* type : {"arrivals", "departures", ""})
+    EXPECT_FALSE(flights.last("LIRF", type)) << "empty table, type '" << type << "'";
+  ASSERT_EQ(flights.insert(lirf_traffic()), 8u);
+  auto arrival = flights.last("LIRF", "arrivals");
+  ASSERT_TRUE(arrival);
+  EXPECT_EQ(*arrival, make_flight("r", 500, "LIRF", 3500, "LIRF"));
+  auto departure = flights.last("LIRF", "departures");
+  ASSERT_TRUE(departure);
+  EXPECT_EQ(departure->icao24, "d2");
+  auto any = flights.last("LIRF", "");
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->icao24, "r");
+  EXPECT_EQ(flights.last("LSZH", "departures")->icao24, "x2");
+  auto lszh = flights.last("LSZH", "arrivals");
+  ASSERT_TRUE(lszh);
+  EXPECT_EQ(lszh->icao24, "x1");
+  EXPECT_FALSE(flights.last("LIMC", ""));
+  EXPECT_FALSE(flights.last("LIMC", "arrivals"));
+}
+
+TEST_P(StoreTest, FlightsBulkInsertOfThousands) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  constexpr int n = 5000;
+  std::vector<flight> batch;
+  batch.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    auto f = make_flight("b" + std::to_string(i), 1'700'000'000 + i, i % 2 ? "LSZH" : "",
+                         1'700'010'000 + i, "LIRF", "CS" + std::to_string(i));
+    if (i % 3 == 0)
+      f.arrival_airport_candidates_count = i;
+    batch.push_back(std::move(f));
+  }
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(flights.insert(batch), std::uint64_t{n});
+  auto first = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(flights.insert(batch), 0u);
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  std::cout << "[ timing   ] " << GetParam() << ": insert " << n << " new: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(first).count()
+            << " ms, again (all duplicates): "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed - first).count()
+            << " ms\n";
+  EXPECT_LT(elapsed, std::chrono::seconds{20}) << "one transaction, not one per flight";
+  EXPECT_EQ(flights.count("LIRF", "arrivals", 0, std::numeric_limits<std::int64_t>::max()), n);
+  EXPECT_EQ(flights.count("LSZH", "departures", 0, std::numeric_limits<std::int64_t>::max()),
+            n / 2);
+  auto newest = flights.list(query("LIRF", "arrivals", 10));
+  ASSERT_EQ(newest.size(), 10u);
+  EXPECT_EQ(newest[0], batch[n - 1]);
+  EXPECT_EQ(newest[9], batch[n - 10]);
+}
+
+TEST_P(StoreTest, ConcurrentOverlappingFlightInsertsCountEachFlightOnce) {
+  open_migrated();
+  constexpr int sessions_n = 8;
+  constexpr int shared = 1000;
+  std::vector<std::unique_ptr<store_session>> sessions;
+  for (int i = 0; i < sessions_n; ++i)
+    sessions.push_back(open());
+  std::vector<std::uint64_t> added(sessions_n, 0);
+  std::vector<std::string> errors(sessions_n);
+  std::latch start{sessions_n};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < sessions_n; ++i)
+    threads.emplace_back([&, i] {
+      // The shared flights in a different order per session, plus 10 of its own.
+      std::vector<flight> batch;
+      for (int k = 0; k < shared; ++k) {
+        int j = (k * 7 + i * 131) % shared;
+        batch.push_back(make_flight("s" + std::to_string(j), 1000 + j, "LSZH", 5000 + j, "LIRF"));
+      }
+      for (int k = 0; k < 10; ++k)
+        batch.push_back(make_flight("own" + std::to_string(i) + "-" + std::to_string(k), 1000,
+                                    "LSZH", 5000, "LIRF"));
+      start.arrive_and_wait();
+      try {
+        added[i] = sessions[i]->flights().insert(batch);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  std::uint64_t total = 0;
+  for (int i = 0; i < sessions_n; ++i) {
+    EXPECT_EQ(errors[i], "") << "session " << i;
+    EXPECT_GE(added[i], 10u) << "session " << i;
+    total += added[i];
+  }
+  EXPECT_EQ(total, std::uint64_t{shared + sessions_n * 10});
+  EXPECT_EQ(sessions[0]->flights().count("LIRF", "arrivals", 0, 10'000),
+            shared + sessions_n * 10);
 }
 
 // -- concurrency ------------------------------------------------------------------------

@@ -94,6 +94,40 @@ TEST_F(messages_test, error_and_message_bodies_are_json) {
   EXPECT_EQ(nlohmann::json::parse(fw::message_body("done")).at("message"), "done");
 }
 
+TEST_F(messages_test, flight_round_trips_in_the_seed_column_names) {
+  fw::flight full{"3c675a", 1739690000, "EDDF", 1739700000, "LIRF", "DLH123",
+                  std::int64_t{1234}, std::int64_t{56}, std::int64_t{789}, std::int64_t{12},
+                  std::int64_t{1}, std::int64_t{2}};
+  fw::flight sparse{"406287", 1, "", 2, "", "", caf::none, caf::none, caf::none, caf::none,
+                    caf::none, caf::none};
+  EXPECT_EQ(caf_round_trip(full), full);
+  EXPECT_EQ(caf_round_trip(sparse), sparse);
+  EXPECT_EQ(json_round_trip(full), full);
+  EXPECT_EQ(json_round_trip(sparse), sparse);
+  nlohmann::json j = full;
+  EXPECT_EQ(j.at("est_departure_airport_horiz_distance"), 1234);
+  EXPECT_TRUE(nlohmann::json(sparse).at("callsign").is_null());
+  std::vector<fw::flight> both{full, sparse};
+  EXPECT_EQ(caf_round_trip(both), both);
+}
+
+TEST_F(messages_test, interest_query_average_and_traffic_event_round_trip) {
+  fw::interest i{"a@b.io", "LIRF", std::int64_t{20}, caf::none};
+  EXPECT_EQ(caf_round_trip(i), i);
+  EXPECT_EQ(json_round_trip(i), i);
+  EXPECT_TRUE(nlohmann::json(i).at("low_value").is_null());
+  std::vector<fw::interest> is{i};
+  EXPECT_EQ(caf_round_trip(is), is);
+  fw::flight_query q{"LIRF", "arrivals", 50, std::int64_t{10}, caf::none};
+  EXPECT_EQ(caf_round_trip(q), q);
+  fw::flight_average a{"LIRF", "", 7, 700, 100.0};
+  EXPECT_EQ(caf_round_trip(a), a);
+  EXPECT_EQ(nlohmann::json(a).at("average_flights_per_day"), 100.0);
+  fw::traffic_event e{"e-1", "a@b.io", "LIRF", 42, std::int64_t{40}, std::int64_t{5}, 100, 200};
+  EXPECT_EQ(caf_round_trip(e), e);
+  EXPECT_EQ(json_round_trip(e), e);
+}
+
 TEST_F(messages_test, json_with_missing_field_is_rejected) {
   EXPECT_THROW(nlohmann::json::parse(R"({"node":"n"})").get<fw::pong>(),
                nlohmann::json::exception);
@@ -103,11 +137,12 @@ TEST_F(messages_test, json_with_missing_field_is_rejected) {
 }
 
 TEST_F(messages_test, every_type_of_the_block_is_announced) {
-  // The block covers pong, component_health, user, std::vector<user>, command_reply and
-  // the local-only bridge_task and db_task.
+  // The block covers pong, component_health, user, std::vector<user>, command_reply,
+  // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
+  // flight_average, traffic_event and the local-only bridge_task and db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 7u);
+  EXPECT_EQ(last - first, 14u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
 }
 

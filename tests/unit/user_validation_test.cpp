@@ -22,7 +22,7 @@ TEST(user_validation, accepts_the_seed_collection_user) {
 }
 
 TEST(user_validation, email_is_trimmed_and_lower_cased) {
-  EXPECT_EQ(normalize_email("  Mario.Rossi@GMail.COM "), "mario.rossi@gmail.com");
+  EXPECT_EQ(fw::normalize_email("  Mario.Rossi@GMail.COM "), "mario.rossi@gmail.com");
   auto u = valid_user();
   u.email = " Mario.Rossi@Gmail.com";
   ASSERT_EQ(normalize_and_check(u), std::nullopt);

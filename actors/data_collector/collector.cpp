@@ -1,0 +1,222 @@
+#include "actors/data_collector/collector.hpp"
+
+#include "actors/common/exceptions.hpp"
+#include "actors/common/log.hpp"
+#include "actors/common/text.hpp"
+#include "actors/common/topic_broker.hpp"
+#include "actors/data_collector/fetcher.hpp"
+#include "messages/json.hpp"
+#include "persistence/db_call.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <deque>
+#include <set>
+
+namespace fw {
+
+namespace {
+
+struct collector_state {
+  static constexpr const char* name = "collector";
+  node_context_ptr ctx;
+  std::vector<opensky_fetcher_actor> fetchers;
+  std::vector<bool> busy;
+  std::deque<std::string> queue;
+  std::set<std::string> pending; // queued or being collected
+  prometheus::Family<prometheus::Counter>* fetched = nullptr;
+  prometheus::Family<prometheus::Gauge>* fetched_last = nullptr;
+  prometheus::Family<prometheus::Counter>* failures = nullptr;
+
+  prometheus::Labels labels_for(const std::string& airport) const {
+    auto labels = ctx->metrics->labels("data_collector");
+    labels.emplace("airport_code", airport);
+    return labels;
+  }
+  caf::actor storage() const {
+    return ctx->directory->get("storage");
+  }
+  std::chrono::milliseconds store_timeout() const {
+    return ctx->cfg.storage.timeout;
+  }
+};
+
+using collector_pointer = collector_actor::stateful_pointer<collector_state>;
+
+void pump(collector_pointer self);
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void finish(collector_pointer self, size_t worker, const std::string& airport) {
+  self->state.busy[worker] = false;
+  self->state.pending.erase(airport);
+  pump(self);
+}
+
+/// One event per interest of the airport, with what the store holds for the window.
+void publish_events(collector_pointer self, const std::string& airport, std::int64_t begin,
+                    std::int64_t end, size_t worker) {
+  struct counted {
+    std::int64_t count = 0;
+    std::vector<interest> interests;
+  };
+  auto& st = self->state;
+  db_call<counted>(
+    self, st.storage(), st.store_timeout(), "count_for_events",
+    [airport, begin, end](store_session& s) {
+      return counted{s.flights().count(airport, "", begin, end),
+                     s.interests().for_airport(airport)};
+    },
+    [self, airport, begin, end, worker](caf::expected<counted> result) {
+      if (!result) {
+        log::warn("data-collector", "no events for ", airport, ": ",
+                  message_of(result.error()));
+        finish(self, worker, airport);
+        return;
+      }
+      auto topics = caf::actor_cast<topic_broker_actor>(self->state.ctx->directory->get("topics"));
+      for (const auto& i : result->interests) {
+        traffic_event ev{random_hex_id(), i.user_email, airport,      result->count,
+                         i.high_value,    i.low_value,  begin,        end};
+        if (!topics) {
+          log::warn("data-collector", "topics are not running: event for ", airport, " lost");
+          break;
+        }
+        self->request(topics, self->state.store_timeout(), publish_atom::value,
+                      std::string{topic_to_alert_system}, i.user_email,
+                      nlohmann::json(ev).dump())
+          .then([] {},
+                [airport](caf::error& err) {
+                  log::warn("data-collector", "publishing an event for ", airport,
+                            " failed: ", message_of(err));
+                });
+      }
+      finish(self, worker, airport);
+    });
+}
+
+void collect(collector_pointer self, size_t worker, const std::string& airport) {
+  auto& st = self->state;
+  const auto end = unix_now();
+  const auto window_s = std::chrono::duration_cast<std::chrono::seconds>(
+                          st.ctx->cfg.collector.window)
+                          .count();
+  const auto begin = end - window_s;
+  // Two calls (arrivals, departures) per started two days of window, each up to the
+  // OpenSky timeout.
+  const auto calls = 2 * (1 + window_s / (2 * 24 * 3600));
+  const auto timeout = st.ctx->cfg.opensky.timeout * calls + std::chrono::seconds{5};
+  st.busy[worker] = true;
+  self->request(st.fetchers[worker], timeout, fetch_atom::value, airport, begin, end)
+    .then(
+      [self, worker, airport, begin, end](std::vector<flight>& flights) {
+        auto& st = self->state;
+        st.fetched->Add(st.labels_for(airport)).Increment(static_cast<double>(flights.size()));
+        st.fetched_last->Add(st.labels_for(airport)).Set(static_cast<double>(flights.size()));
+        auto batch = std::make_shared<std::vector<flight>>(std::move(flights));
+        db_call<std::uint64_t>(
+          self, st.storage(), st.store_timeout(), "insert_flights",
+          [batch](store_session& s) { return s.flights().insert(*batch); },
+          [self, worker, airport, begin, end](caf::expected<std::uint64_t> stored) {
+            if (!stored) {
+              self->state.failures->Add(self->state.labels_for(airport)).Increment();
+              log::warn("data-collector", "flights of ", airport, " not stored: ",
+                        message_of(stored.error()));
+              finish(self, worker, airport);
+              return;
+            }
+            log::debug("data-collector", airport, ": ", *stored, " new flights");
+            publish_events(self, airport, begin, end, worker);
+          });
+      },
+      [self, worker, airport](caf::error& err) {
+        self->state.failures->Add(self->state.labels_for(airport)).Increment();
+        log::warn("data-collector", "collection of ", airport, " failed: ", message_of(err));
+        finish(self, worker, airport);
+      });
+}
+
+void pump(collector_pointer self) {
+  auto& st = self->state;
+  for (size_t w = 0; w < st.fetchers.size() && !st.queue.empty(); ++w) {
+    if (st.busy[w])
+      continue;
+    auto airport = std::move(st.queue.front());
+    st.queue.pop_front();
+    collect(self, w, airport);
+  }
+}
+
+void enqueue(collector_pointer self, const std::string& airport, bool urgent) {
+  auto& st = self->state;
+  if (!st.pending.insert(airport).second)
+    return; // already queued or being collected
+  if (urgent)
+    st.queue.push_front(airport);
+  else
+    st.queue.push_back(airport);
+  pump(self);
+}
+
+collector_actor::behavior_type collector(collector_pointer self, node_context_ptr ctx) {
+  log_exceptions(self, collector_state::name);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  auto client = std::make_shared<opensky_client>(st.ctx->cfg.opensky, *st.ctx->metrics);
+  for (unsigned i = 0; i < st.ctx->cfg.collector.max_in_flight; ++i) {
+    st.fetchers.push_back(spawn_opensky_fetcher(self->system(), client));
+    self->link_to(st.fetchers.back());
+    st.busy.push_back(false);
+  }
+  auto& registry = st.ctx->metrics->registry();
+  st.fetched = &prometheus::BuildCounter()
+                  .Name("flights_fetched_total")
+                  .Help("Flights received from OpenSky, by airport")
+                  .Register(registry);
+  st.fetched_last = &prometheus::BuildGauge()
+                       .Name("flights_fetched_last_collection")
+                       .Help("Flights received from OpenSky in the last collection, by airport")
+                       .Register(registry);
+  st.failures = &prometheus::BuildCounter()
+                   .Name("flightwatch_collection_failures_total")
+                   .Help("Airport collections that stored nothing (OpenSky or storage failed)")
+                   .Register(registry);
+  self->send(self, collect_atom::value);
+  return {
+    [self](collect_atom) {
+      auto& st = self->state;
+      self->delayed_send(self, st.ctx->cfg.collector.interval, collect_atom::value);
+      db_call<std::vector<std::string>>(
+        self, st.storage(), st.store_timeout(), "interest_airports",
+        [](store_session& s) { return s.interests().airports(); },
+        [self](caf::expected<std::vector<std::string>> airports) {
+          if (!airports) {
+            log::warn("data-collector", "collection skipped: ", message_of(airports.error()));
+            return;
+          }
+          for (const auto& a : *airports)
+            enqueue(self, a, false);
+        });
+    },
+    [self](collect_atom, const std::string& airport) { enqueue(self, airport, true); },
+  };
+}
+
+} // namespace
+
+collector_actor spawn_collector(caf::local_actor* owner, const node_context_ptr& ctx) {
+  auto handle = owner->system().spawn(collector, ctx);
+  owner->link_to(handle);
+  return handle;
+}
+
+} // namespace fw

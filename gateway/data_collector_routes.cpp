@@ -1,0 +1,103 @@
+#include "gateway/data_collector_routes.hpp"
+
+#include "actors/data_collector/interest_rules.hpp"
+#include "gateway/route_helpers.hpp"
+#include "messages/json.hpp"
+
+namespace fw::gateway {
+
+namespace {
+
+constexpr const char* role = "data-collector";
+
+/// {"email","airport_code","high_value"?,"low_value"?} as an interest.
+std::variant<interest, bad_input> interest_body(const request_context& c, bool thresholds) {
+  auto body = json_object(c);
+  if (auto* bad = std::get_if<bad_input>(&body))
+    return *bad;
+  const auto& j = std::get<nlohmann::json>(body);
+  interest i;
+  if (auto err = string_field(j, "email", true, i.user_email))
+    return *err;
+  if (auto err = string_field(j, "airport_code", true, i.airport_code))
+    return *err;
+  if (thresholds) {
+    if (auto err = optional_int_field(j, "high_value", i.high_value))
+      return *err;
+    if (auto err = optional_int_field(j, "low_value", i.low_value))
+      return *err;
+  }
+  return i;
+}
+
+auto message(std::string text) {
+  return [text = std::move(text)](const auto&) { return nlohmann::json{{"message", text}}; };
+}
+
+} // namespace
+
+void add_data_collector_routes(router& r, const route_services& svc) {
+  r.add(http::verb::post, "/data-collector/interests", role,
+        [svc](request_context& c, reply_fn reply) {
+          auto i = interest_body(c, true);
+          if (auto* bad = std::get_if<bad_input>(&i))
+            return reply(bad_request(c, *bad));
+          answer<interest>(svc, role, c, std::move(reply), http::status::created,
+                           message("Interest added and data fetch initiated"),
+                           add_interest_atom::value, std::get<interest>(std::move(i)));
+        });
+  r.add(http::verb::put, "/data-collector/interests", role,
+        [svc](request_context& c, reply_fn reply) {
+          auto i = interest_body(c, true);
+          if (auto* bad = std::get_if<bad_input>(&i))
+            return reply(bad_request(c, *bad));
+          answer<interest>(svc, role, c, std::move(reply), http::status::ok,
+                           message("Interest updated successfully"),
+                           update_interest_atom::value, std::get<interest>(std::move(i)));
+        });
+  r.add(http::verb::delete_, "/data-collector/interests", role,
+        [svc](request_context& c, reply_fn reply) {
+          auto i = interest_body(c, false);
+          if (auto* bad = std::get_if<bad_input>(&i))
+            return reply(bad_request(c, *bad));
+          auto& x = std::get<interest>(i);
+          answer<bool>(svc, role, c, std::move(reply), http::status::ok,
+                       message("Interest removed successfully"), remove_interest_atom::value,
+                       std::move(x.user_email), std::move(x.airport_code));
+        });
+  r.add(http::verb::get, "/data-collector/interests/{email}", role,
+        [svc](request_context& c, reply_fn reply) {
+          answer<std::vector<interest>>(svc, role, c, std::move(reply), http::status::ok,
+                                        as_json, list_interests_atom::value,
+                                        c.params.at("email"));
+        });
+  r.add(http::verb::get, "/data-collector/flights/{airport}", role,
+        [svc](request_context& c, reply_fn reply) {
+          flight_query q;
+          q.airport_code = c.params.at("airport");
+          q.type = text_param(c, "type");
+          q.limit = data_collector::default_flight_limit;
+          for (auto err : {int_param(c, "limit", q.limit), int_param(c, "since", q.since),
+                           int_param(c, "until", q.until)})
+            if (err)
+              return reply(bad_request(c, *err));
+          answer<std::vector<flight>>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                                      list_flights_atom::value, std::move(q));
+        });
+  r.add(http::verb::get, "/data-collector/flights/average/{icao}", role,
+        [svc](request_context& c, reply_fn reply) {
+          std::int64_t days = data_collector::default_average_days;
+          if (auto err = int_param(c, "days", days))
+            return reply(bad_request(c, *err));
+          answer<flight_average>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                                 average_flights_atom::value, c.params.at("icao"),
+                                 text_param(c, "type"), days);
+        });
+  r.add(http::verb::get, "/data-collector/flights/last/{icao}", role,
+        [svc](request_context& c, reply_fn reply) {
+          answer<flight>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                         last_flight_atom::value, c.params.at("icao"), text_param(c, "type"));
+        });
+}
+
+} // namespace fw::gateway

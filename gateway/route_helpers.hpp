@@ -1,0 +1,64 @@
+#pragma once
+// What the role route files share: reading JSON bodies and query parameters with clear
+// 400 reasons, and answering with a role's reply as JSON or its error mapped to a status.
+
+#include "gateway/error_status.hpp"
+#include "gateway/responses.hpp"
+#include "gateway/routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace fw::gateway {
+
+/// Why a request is rejected with 400 invalid_argument.
+struct bad_input {
+  std::string message;
+};
+
+/// The request body as a JSON object (whatever Content-Type says), or why not.
+std::variant<nlohmann::json, bad_input> json_object(const request_context& c);
+
+/// A string field; absent or null is an error only when `required`.
+std::optional<bad_input> string_field(const nlohmann::json& body, const char* key, bool required,
+                                      std::string& out);
+
+/// An optional non-null integer field (JSON integer within int64).
+std::optional<bad_input> optional_int_field(const nlohmann::json& body, const char* key,
+                                            caf::optional<std::int64_t>& out);
+
+/// An optional integer query parameter; `out` keeps its value when absent.
+std::optional<bad_input> int_param(const request_context& c, const char* key,
+                                   std::int64_t& out);
+std::optional<bad_input> int_param(const request_context& c, const char* key,
+                                   caf::optional<std::int64_t>& out);
+
+/// A query parameter or "" when absent.
+std::string text_param(const request_context& c, const char* key);
+
+response bad_request(const request_context& c, const bad_input& why);
+
+/// Asks `role` and answers 200 with `to_body(reply)` as JSON, or the mapped error.
+template <class Reply, class ToBody, class... Ts>
+void answer(const route_services& svc, const std::string& role, const request_context& c,
+            reply_fn reply, http::status status, ToBody to_body, Ts... msg) {
+  svc.roles->ask<Reply>(
+    role,
+    [reply = std::move(reply), version = c.req.version(), keep_alive = c.req.keep_alive(),
+     status, to_body = std::move(to_body)](caf::expected<Reply> r) {
+      if (r)
+        reply(json_response(status, to_body(*r), version, keep_alive));
+      else
+        reply(error_reply(r.error(), version, keep_alive));
+    },
+    std::move(msg)...);
+}
+
+/// The reply itself as the JSON body.
+inline constexpr auto as_json = [](const auto& x) { return nlohmann::json(x); };
+
+} // namespace fw::gateway

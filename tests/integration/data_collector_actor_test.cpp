@@ -1,0 +1,180 @@
+// What the data-collector publishes on to-alert-system after a collection: one event per
+// interest of the collected airport, carrying the number of flights stored for the
+// window and that interest's thresholds. Real storage (SQLite), topics, user-manager and
+// data-collector actors; OpenSky is the fake.
+
+#include "actors/common/topic_broker.hpp"
+#include "actors/data_collector/data_collector.hpp"
+#include "actors/user_manager/user_manager.hpp"
+#include "messages/announce.hpp"
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/json.hpp"
+#include "persistence/storage_service.hpp"
+#include "tests/fakes/fake_opensky.hpp"
+#include "tests/support/net.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct config : caf::actor_system_config {
+  config() {
+    fw::announce_types(*this);
+    set("scheduler.max-threads", size_t{2});
+  }
+};
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct event_log {
+  std::mutex mtx;
+  std::vector<fw::traffic_event> events;
+
+  size_t size() {
+    std::lock_guard guard{mtx};
+    return events.size();
+  }
+};
+
+struct data_collector_actor_test : ::testing::Test {
+  data_collector_actor_test() {
+    auto ctx = std::make_shared<fw::node_context>();
+    ctx->cfg.node.name = "test-node";
+    ctx->cfg.storage.url = "sqlite://" + (dir.path() / "fw.db").string();
+    ctx->cfg.opensky.base_url = opensky.url();
+    ctx->cfg.opensky.auth_url = opensky.token_url();
+    ctx->cfg.collector.interval = std::chrono::hours{1};
+    ctx->metrics = std::make_shared<fw::node_metrics>("test-node");
+    ctx->directory = std::make_shared<fw::role_directory>();
+    context = ctx;
+    ctx->directory->put("storage", fw::spawn_storage(sys, context));
+    ctx->directory->put("topics", fw::spawn_topic_broker(sys, context));
+    ctx->directory->put("user-manager", fw::spawn_user_manager(sys, context));
+    ctx->directory->put("data-collector", fw::spawn_data_collector(sys, context));
+    auto log = events;
+    subscriber = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
+      return {[log](fw::topic_event_atom, const std::string& topic, const std::string& payload) {
+        EXPECT_EQ(topic, fw::topic_to_alert_system);
+        std::lock_guard guard{log->mtx};
+        log->events.push_back(nlohmann::json::parse(payload).get<fw::traffic_event>());
+      }};
+    });
+    self->request(caf::actor_cast<fw::topic_broker_actor>(ctx->directory->get("topics")), 5s,
+                  fw::subscribe_atom::value, std::string{fw::topic_to_alert_system}, subscriber)
+      .receive([] {}, [](caf::error& e) { FAIL() << caf::to_string(e); });
+  }
+
+  ~data_collector_actor_test() override {
+    for (const auto& [name, handle] : context->directory->all())
+      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
+    context->directory->clear();
+  }
+
+  template <class Reply, class... Ts>
+  caf::expected<Reply> ask(const std::string& role, Ts... xs) {
+    caf::expected<Reply> out{caf::make_error(caf::sec::request_timeout)};
+    self->request(context->directory->get(role), 5s, std::move(xs)...)
+      .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { out = e; });
+    return out;
+  }
+
+  void create_user(const std::string& email) {
+    ASSERT_TRUE(fw::test::wait_until(
+      [&] {
+        auto r = ask<fw::command_reply>("user-manager", fw::create_user_atom::value,
+                                        "key-" + email, fw::user{email, "A", "B", "", "", caf::none});
+        return r && r->status == 201;
+      },
+      5s));
+  }
+
+  fw::test::temp_dir dir{"fw-dc-actor"};
+  fw::test::fake_opensky opensky;
+  config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  fw::node_context_ptr context;
+  std::shared_ptr<event_log> events = std::make_shared<event_log>();
+  caf::actor subscriber;
+  const std::int64_t now = unix_now();
+};
+
+TEST_F(data_collector_actor_test, one_event_per_interest_with_the_stored_count) {
+  opensky.add_flight({"f00001", now - 7200, now - 3600, "LIRF", "EDDF", "DLH1"});
+  opensky.add_flight({"f00002", now - 5400, now - 1800, "EGLL", "LIRF", "BAW2"});
+  opensky.add_flight({"f00003", now - 9000, now - 600, "LICC", "LIRF", "AZA3"});
+  create_user("anna@x.org");
+  auto added = ask<fw::interest>("data-collector", fw::add_interest_atom::value,
+                                 fw::interest{"anna@x.org", "LIRF", std::int64_t{2},
+                                              std::int64_t{1}});
+  ASSERT_TRUE(added) << caf::to_string(added.error());
+  ASSERT_TRUE(fw::test::wait_until([&] { return events->size() == 1; }, 5s));
+  {
+    std::lock_guard guard{events->mtx};
+    const auto& ev = events->events[0];
+    EXPECT_EQ(ev.user_email, "anna@x.org");
+    EXPECT_EQ(ev.airport_code, "LIRF");
+    EXPECT_EQ(ev.flight_count, 3);
+    EXPECT_EQ(ev.high_value, std::int64_t{2});
+    EXPECT_EQ(ev.low_value, std::int64_t{1});
+    EXPECT_EQ(ev.window_end - ev.window_start, 24 * 3600);
+    EXPECT_GE(ev.window_end, now);
+    EXPECT_EQ(ev.event_id.size(), 32u);
+  }
+
+  // A second user's interest in the same airport: that collection sends one event per
+  // interest, each with its own thresholds and unique id, and the same stored count.
+  opensky.add_flight({"f00004", now - 1000, now - 100, "LIMC", "LIRF", "AZA4"});
+  create_user("bob@x.org");
+  ASSERT_TRUE(ask<fw::interest>("data-collector", fw::add_interest_atom::value,
+                                fw::interest{"bob@x.org", "LIRF", caf::none, std::int64_t{10}}));
+  ASSERT_TRUE(fw::test::wait_until([&] { return events->size() == 3; }, 5s));
+  std::lock_guard guard{events->mtx};
+  const auto& a = events->events[1].user_email == "anna@x.org" ? events->events[1]
+                                                                 : events->events[2];
+  const auto& b = events->events[1].user_email == "bob@x.org" ? events->events[1]
+                                                                : events->events[2];
+  EXPECT_EQ(a.user_email, "anna@x.org");
+  EXPECT_EQ(b.user_email, "bob@x.org");
+  EXPECT_EQ(a.flight_count, 4);
+  EXPECT_EQ(b.flight_count, 4);
+  EXPECT_EQ(b.high_value, caf::none);
+  EXPECT_EQ(b.low_value, std::int64_t{10});
+  EXPECT_NE(a.event_id, b.event_id);
+  EXPECT_NE(a.event_id, events->events[0].event_id);
+}
+
+TEST_F(data_collector_actor_test, no_event_when_opensky_fails) {
+  opensky.add_flight({"f00001", now - 7200, now - 3600, "LIRF", "EDDF", "DLH1"});
+  opensky.fail_next(2, 503);
+  create_user("anna@x.org");
+  ASSERT_TRUE(ask<fw::interest>("data-collector", fw::add_interest_atom::value,
+                                fw::interest{"anna@x.org", "LIRF", caf::none, caf::none}));
+  ASSERT_TRUE(opensky.wait_for_flight_requests(1, 5s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(events->size(), 0u);
+  auto stored = ask<std::vector<fw::flight>>("data-collector", fw::list_flights_atom::value,
+                                             fw::flight_query{"LIRF", "", 100, caf::none,
+                                                              caf::none});
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->empty());
+}
+
+} // namespace
