@@ -211,6 +211,34 @@ TEST_F(data_collector, a_new_airport_is_fetched_at_once_and_its_flights_are_quer
     << m;
 }
 
+TEST_F(data_collector, the_average_counts_only_the_last_x_days) {
+  const std::int64_t day = 24 * 3600;
+  opensky.add_flight({"g00001", now - 2 * 3600, now - 3600, "LIRF", "EDDF", "A1"});
+  opensky.add_flight({"g00002", now - 3 * 3600, now - 7200, "EGLL", "LIRF", "A2"});
+  opensky.add_flight({"g00003", now - day - 7200, now - day - 3600, "LIRF", "LICC", "A3"});
+  opensky.add_flight({"g00004", now - 3 * day + 3600, now - 3 * day + 7200, "LIMC", "LIRF", "A4"});
+  start({{"FW_COLLECTOR_WINDOW", "4d"}});
+  create_user("mario@x.org");
+  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "LIRF"}}).status, 201);
+  ASSERT_TRUE(fw::test::wait_until([&] { return flights("LIRF").size() == 4; }, 5s))
+    << node->process().output();
+  auto average = [&](const std::string& query) {
+    auto r = http_get(base + "/flights/average/LIRF" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body_of(r);
+  };
+  auto one = average("?days=1");
+  EXPECT_EQ(one["flights"], 2);
+  EXPECT_DOUBLE_EQ(one["average_flights_per_day"].get<double>(), 2.0);
+  EXPECT_EQ(average("?days=2")["flights"], 3);
+  auto four = average("?days=4");
+  EXPECT_EQ(four["flights"], 4);
+  EXPECT_DOUBLE_EQ(four["average_flights_per_day"].get<double>(), 1.0);
+  auto departures = average("?days=4&type=departures");
+  EXPECT_EQ(departures["flights"], 2);
+  EXPECT_EQ(departures["type"], "departures");
+}
+
 TEST_F(data_collector, repeated_collections_store_each_flight_once) {
   opensky.add_flight({"b00001", now - 7200, now - 3600, "LIRF", "EDDF", "DLH100"});
   opensky.add_flight({"b00002", now - 5400, now - 1800, "EGLL", "LIRF", "BAW200"});
