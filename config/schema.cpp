@@ -170,7 +170,17 @@ std::vector<key_spec> make_schema() {
     row("collector", "max_in_flight", &s::collector, &collector_settings::max_in_flight),
     row("telegram", "api_url", &s::telegram, &telegram_settings::api_url),
     row("telegram", "bot_token", &s::telegram, &telegram_settings::bot_token, true),
+    row("telegram", "timeout", &s::telegram, &telegram_settings::timeout),
+    row("telegram", "per_chat_interval", &s::telegram, &telegram_settings::per_chat_interval),
+    row("telegram", "global_per_second", &s::telegram, &telegram_settings::global_per_second),
+    row("telegram", "max_attempts", &s::telegram, &telegram_settings::max_attempts),
+    row("telegram", "poll_timeout", &s::telegram, &telegram_settings::poll_timeout),
     row("kafka", "brokers", &s::kafka, &kafka_settings::brokers),
+    row("kafka", "group_prefix", &s::kafka, &kafka_settings::group_prefix),
+    row("kafka", "buffer_max_messages", &s::kafka, &kafka_settings::buffer_max_messages),
+    row("kafka", "max_in_flight", &s::kafka, &kafka_settings::max_in_flight),
+    row("alerts", "repeat_interval", &s::alerts, &alerts_settings::repeat_interval),
+    row("notifier", "admins", &s::notifier, &notifier_settings::admins),
     row("log", "level", &s::log, &log_settings::level),
   };
 }

@@ -269,6 +269,20 @@ std::optional<std::string> settings::validate() const {
     return "collector.max_in_flight: expected 1 to 64";
   if (!is_http_url(telegram.api_url))
     return "telegram.api_url: expected an http(s) URL, got '" + telegram.api_url + "'";
+  if (telegram.timeout.count() <= 0)
+    return "telegram.timeout: must be positive";
+  if (telegram.global_per_second == 0)
+    return "telegram.global_per_second: must be at least 1";
+  if (telegram.max_attempts == 0)
+    return "telegram.max_attempts: must be at least 1";
+  if (telegram.poll_timeout.count() < 0 || telegram.poll_timeout > std::chrono::seconds{50})
+    return "telegram.poll_timeout: expected 0 to 50s";
+  if (kafka.group_prefix.empty())
+    return "kafka.group_prefix: must not be empty";
+  if (kafka.max_in_flight == 0)
+    return "kafka.max_in_flight: must be at least 1";
+  if (alerts.repeat_interval.count() <= 0)
+    return "alerts.repeat_interval: must be positive";
   if (log.level != "debug" && log.level != "info" && log.level != "warn"
       && log.level != "error" && log.level != "off")
     return "log.level: expected debug, info, warn, error or off, got '" + log.level + "'";

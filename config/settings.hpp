@@ -84,11 +84,27 @@ struct collector_settings {
 
 struct telegram_settings {
   std::string api_url = "https://api.telegram.org";
-  std::string bot_token; // secret
+  std::string bot_token; // secret; empty: notifications go to the log (console channel)
+  duration timeout{std::chrono::seconds{10}};        // one API call (getUpdates adds its poll)
+  duration per_chat_interval{std::chrono::seconds{1}}; // at most one message per chat per...
+  unsigned global_per_second = 30;                   // messages per second over all chats
+  unsigned max_attempts = 5;                         // per notification on 5xx / timeouts
+  duration poll_timeout{std::chrono::seconds{30}};   // getUpdates long poll
 };
 
 struct kafka_settings {
-  std::string brokers; // empty: in-process topics
+  std::string brokers;                   // empty: in-process topics
+  std::string group_prefix = "flightwatch"; // consumer group: <prefix>.<role>
+  std::uint64_t buffer_max_messages = 100000; // produced but not yet delivered
+  unsigned max_in_flight = 256;          // consumed events awaiting their handler, per topic
+};
+
+struct alerts_settings {
+  duration repeat_interval{std::chrono::hours{4}}; // re-notify a condition still firing
+};
+
+struct notifier_settings {
+  std::vector<std::string> admins; // user e-mails that receive SLA breaches
 };
 
 struct log_settings {
@@ -104,6 +120,8 @@ struct settings {
   collector_settings collector;
   telegram_settings telegram;
   kafka_settings kafka;
+  alerts_settings alerts;
+  notifier_settings notifier;
   log_settings log;
 
   /// Semantic checks (ranges, URL shapes, role names). Returns "<section>.<key>: why".

@@ -117,7 +117,7 @@ void add_node_routes(router& r, const route_services& svc) {
   r.add(http::verb::get, "/metrics", "gateway",
         [svc](request_context& c, reply_fn reply) { reply(metrics_response(svc, c.req)); });
   r.add(http::verb::get, "/health", "gateway", [svc](request_context& c, reply_fn reply) {
-    std::vector<std::string> components{"storage"};
+    std::vector<std::string> components{"storage", "topics"};
     for (const auto& role : svc.ctx->cfg.node.roles)
       components.push_back(role);
     gather_health(svc, std::move(components), c.req, std::move(reply));

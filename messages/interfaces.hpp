@@ -86,7 +86,9 @@ using opensky_fetcher_actor = caf::typed_actor<
 using topic_broker_actor = role_actor::extend<
   // Publishes (topic, key, payload); answers once every subscriber has it queued.
   caf::replies_to<publish_atom, std::string, std::string, std::string>::with<void>,
-  // Subscribes an actor to a topic; it receives topic_event_atom, topic, payload.
+  // Subscribes an actor to a topic. It receives requests (topic_event_atom, topic,
+  // payload) and answers (void) once it has handled the event: over Kafka the offset is
+  // committed only then (at-least-once; subscribers drop duplicates by event_id).
   caf::replies_to<subscribe_atom, std::string, caf::actor>::with<void>>;
 
 /// alert-evaluator role: consumes to-alert-system, produces to-notifier.

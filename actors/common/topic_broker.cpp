@@ -1,6 +1,8 @@
 #include "actors/common/topic_broker.hpp"
 
 #include "actors/common/exceptions.hpp"
+#include "actors/common/log.hpp"
+#include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -61,8 +63,15 @@ topic_broker(topic_broker_actor::stateful_pointer<broker_state> self, node_conte
       auto i = st.subscribers.find(topic);
       if (i == st.subscribers.end())
         return;
+      // In process an event lives only in mailboxes: the subscriber's answer is not
+      // waited for, only a failure is logged.
       for (const auto& sub : i->second)
-        caf::anon_send(sub, topic_event_atom::value, topic, payload);
+        self->request(sub, caf::infinite, topic_event_atom::value, topic, payload)
+          .then([] {},
+                [topic](caf::error& err) {
+                  log::warn("topics", "a subscriber of ", topic, " failed an event: ",
+                            message_of(err));
+                });
     },
     [self](subscribe_atom, const std::string& topic, const caf::actor& subscriber) {
       auto& subs = self->state.subscribers[topic];

@@ -112,9 +112,9 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
                           .count();
   const auto begin = end - window_s;
   // Two calls (arrivals, departures) per started two days of window, each up to the
-  // OpenSky timeout.
+  // OpenSky timeout, plus a token request and one retry after a 401 for each.
   const auto calls = 2 * (1 + window_s / (2 * 24 * 3600));
-  const auto timeout = st.ctx->cfg.opensky.timeout * calls + std::chrono::seconds{5};
+  const auto timeout = st.ctx->cfg.opensky.timeout * (3 * calls) + std::chrono::seconds{5};
   st.busy[worker] = true;
   self->request(st.fetchers[worker], timeout, fetch_atom::value, airport, begin, end)
     .then(
@@ -194,15 +194,22 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
   return {
     [self](collect_atom) {
       auto& st = self->state;
-      self->delayed_send(self, st.ctx->cfg.collector.interval, collect_atom::value);
       db_call<std::vector<std::string>>(
         self, st.storage(), st.store_timeout(), "interest_airports",
         [](store_session& s) { return s.interests().airports(); },
         [self](caf::expected<std::vector<std::string>> airports) {
+          const auto interval = self->state.ctx->cfg.collector.interval;
           if (!airports) {
-            log::warn("data-collector", "collection skipped: ", message_of(airports.error()));
+            // Storage still migrating at start, or down: try again soon rather than
+            // after a whole interval.
+            const auto retry = std::min<std::chrono::milliseconds>(interval,
+                                                                   std::chrono::seconds{2});
+            log::warn("data-collector", "collection postponed ", retry.count(),
+                      " ms: ", message_of(airports.error()));
+            self->delayed_send(self, retry, collect_atom::value);
             return;
           }
+          self->delayed_send(self, interval, collect_atom::value);
           for (const auto& a : *airports)
             enqueue(self, a, false);
         });

@@ -10,6 +10,7 @@
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -71,7 +72,9 @@ caf::result<interest> add_interest(self_pointer self, interest i) {
   if (!users)
     return make_error(ec::unavailable, "cannot check the user: role user-manager is not running");
   auto rp = self->make_response_promise<interest>();
-  self->request(users, self->state.store_timeout(), user_exists_atom::value, i.user_email)
+  // The user-manager itself may wait up to storage.timeout for its database.
+  const auto timeout = self->state.store_timeout() + std::chrono::seconds{1};
+  self->request(users, timeout, user_exists_atom::value, i.user_email)
     .then(
       [self, rp, i](bool exists) mutable {
         if (!exists) {
@@ -91,9 +94,15 @@ caf::result<interest> add_interest(self_pointer self, interest i) {
                         rp.deliver(i);
                       });
       },
-      [rp](caf::error& err) mutable {
-        rp.deliver(make_error(code_of(err) == ec::not_found ? ec::unavailable : code_of(err),
-                              "cannot check the user: " + message_of(err)));
+      [rp, timeout](caf::error& err) mutable {
+        if (err == caf::sec::request_timeout)
+          rp.deliver(make_error(ec::timeout, "cannot check the user: role user-manager did "
+                                             "not answer within "
+                                               + std::to_string(timeout.count()) + " ms"));
+        else if (err.category() == ec_category && code_of(err) != ec::not_found)
+          rp.deliver(make_error(code_of(err), "cannot check the user: " + message_of(err)));
+        else
+          rp.deliver(make_error(ec::unavailable, "cannot check the user: " + message_of(err)));
       });
   return rp;
 }

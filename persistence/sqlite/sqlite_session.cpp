@@ -418,8 +418,10 @@ ON CONFLICT DO NOTHING
 
 // The time bounds are always bound (the int64 extremes when absent), so every query is a
 // range scan of its index: flight_data_arrivals (est_arrival_airport, last_seen) or
-// flight_data_departures (est_departure_airport, first_seen). SQLite index entries end
-// with the rowid (id), so the tie-break needs no sort either.
+// flight_data_departures (est_departure_airport, first_seen, est_arrival_airport).
+// Arrival index entries end with the rowid (id), so their tie-break needs no sort; the
+// departures index has est_arrival_airport before it, so ties there get a small
+// incremental sort.
 constexpr std::string_view flight_list_arrivals_sql = R"sql(
 SELECT icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
   est_departure_airport_horiz_distance, est_departure_airport_vert_distance,

@@ -128,8 +128,8 @@ TEST(node, health_reports_every_role_and_storage) {
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = body_of(r);
   EXPECT_EQ(j["status"], "ok");
-  for (auto name : {"storage", "gateway", "user-manager", "data-collector", "alert-evaluator",
-                    "notifier", "sla-watchdog"})
+  for (auto name : {"storage", "topics", "gateway", "user-manager", "data-collector",
+                    "alert-evaluator", "notifier", "sla-watchdog"})
     EXPECT_EQ(j["components"][name]["ready"], true) << name << " in " << r.body;
 }
 
