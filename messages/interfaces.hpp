@@ -92,7 +92,10 @@ using topic_broker_actor = role_actor::extend<
   caf::replies_to<subscribe_atom, std::string, caf::actor>::with<void>>;
 
 /// alert-evaluator role: consumes to-alert-system, produces to-notifier.
-using alert_evaluator_actor = role_actor;
+using alert_evaluator_actor = role_actor::extend<
+  // A to-alert-system event (topic, JSON traffic_event); answered once evaluated and any
+  // notice is published, so the event is acknowledged only then.
+  caf::replies_to<topic_event_atom, std::string, std::string>::with<void>>;
 
 /// notifier role: consumes to-notifier and sla_breach, sends Telegram messages.
 using notifier_actor = role_actor;

@@ -143,6 +143,24 @@ void from_json(const nlohmann::json& j, traffic_event& x) {
   j.at("window_end").get_to(x.window_end);
 }
 
+void to_json(nlohmann::json& j, const alert_notice& x) {
+  j = nlohmann::json{{"event_id", x.event_id},         {"user_email", x.user_email},
+                     {"airport_code", x.airport_code}, {"kind", x.kind},
+                     {"condition", x.condition},       {"flight_count", x.flight_count},
+                     {"threshold", x.threshold},       {"created_at_ms", x.created_at_ms}};
+}
+
+void from_json(const nlohmann::json& j, alert_notice& x) {
+  j.at("event_id").get_to(x.event_id);
+  j.at("user_email").get_to(x.user_email);
+  j.at("airport_code").get_to(x.airport_code);
+  j.at("kind").get_to(x.kind);
+  j.at("condition").get_to(x.condition);
+  j.at("flight_count").get_to(x.flight_count);
+  j.at("threshold").get_to(x.threshold);
+  x.created_at_ms = j.value("created_at_ms", std::int64_t{0});
+}
+
 std::string error_body(std::string_view error, std::string_view message) {
   return nlohmann::json{{"error", error}, {"message", message}}.dump(
     -1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -37,6 +37,11 @@ void to_json(nlohmann::json& j, const flight_average& x);
 void to_json(nlohmann::json& j, const traffic_event& x);
 void from_json(const nlohmann::json& j, traffic_event& x);
 
+/// The to-notifier payload: the seed's {user_email, airport_code, condition} plus
+/// event_id, kind, flight_count, threshold and created_at_ms.
+void to_json(nlohmann::json& j, const alert_notice& x);
+void from_json(const nlohmann::json& j, alert_notice& x);
+
 /// `{"error": "<error>", "message": "<message>"}`, the body of every error response.
 std::string error_body(std::string_view error, std::string_view message);
 /// `{"message": "<message>"}`, the seed's body for a successful command.

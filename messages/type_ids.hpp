@@ -26,6 +26,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(flightwatch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(flightwatch, (fw::flight_query))
   CAF_ADD_TYPE_ID(flightwatch, (fw::flight_average))
   CAF_ADD_TYPE_ID(flightwatch, (fw::traffic_event))
+  CAF_ADD_TYPE_ID(flightwatch, (fw::alert_notice))
 
   CAF_ADD_ATOM(flightwatch, fw, ping_atom, "ping")
   CAF_ADD_ATOM(flightwatch, fw, health_atom, "health")

@@ -174,6 +174,27 @@ typename Inspector::result_type inspect(Inspector& f, traffic_event& x) {
            x.flight_count, x.high_value, x.low_value, x.window_start, x.window_end);
 }
 
+/// Topic to-notifier: one notification the alert-evaluator asks for. `kind` is "firing"
+/// (a condition starts), "repeat" (still firing after alerts.repeat_interval) or
+/// "resolved" (back to normal); `condition` is the seed's sentence.
+struct alert_notice {
+  std::string event_id;
+  std::string user_email;
+  std::string airport_code;
+  std::string kind;
+  std::string condition;
+  std::int64_t flight_count = 0;
+  std::int64_t threshold = 0;
+  std::int64_t created_at_ms = 0;
+  friend bool operator==(const alert_notice&, const alert_notice&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, alert_notice& x) {
+  return f(caf::meta::type_name("fw.alert_notice"), x.event_id, x.user_email, x.airport_code,
+           x.kind, x.condition, x.flight_count, x.threshold, x.created_at_ms);
+}
+
 /// Work for a storage worker: `run` executes on the worker's own thread with its open
 /// session; `operation` names it for the store latency metric. Local only.
 struct db_task {

@@ -72,6 +72,48 @@ CREATE INDEX flight_data_departures
   return sql;
 }
 
+// Version 3: the alert pipeline. Inactive chats (the bot was blocked) are kept but not
+// used; processed events remember what they produced (an outbox for redeliveries).
+constexpr std::string_view v3_alerts = R"sql(
+ALTER TABLE users ADD COLUMN telegram_inactive INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE alert_states (
+  user_email       TEXT NOT NULL,
+  airport_code     TEXT NOT NULL,
+  condition        TEXT NOT NULL,
+  threshold        BIGINT NOT NULL,
+  flight_count     BIGINT NOT NULL,
+  since_ms         BIGINT NOT NULL,
+  last_notified_ms BIGINT NOT NULL,
+  PRIMARY KEY (user_email, airport_code)
+);
+CREATE TABLE processed_events (
+  event_id         TEXT PRIMARY KEY,
+  output           TEXT NOT NULL,
+  processed_at_ms  BIGINT NOT NULL
+);
+CREATE INDEX processed_events_time ON processed_events (processed_at_ms);
+CREATE TABLE notifications (
+  event_id         TEXT PRIMARY KEY,
+  user_email       TEXT NOT NULL,
+  airport_code     TEXT NOT NULL,
+  kind             TEXT NOT NULL,
+  channel          TEXT NOT NULL,
+  text             TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  error            TEXT NOT NULL,
+  attempts         BIGINT NOT NULL,
+  created_at_ms    BIGINT NOT NULL,
+  updated_at_ms    BIGINT NOT NULL
+);
+CREATE INDEX notifications_user ON notifications (user_email, created_at_ms);
+CREATE TABLE telegram_link_tokens (
+  token            TEXT PRIMARY KEY,
+  user_email       TEXT NOT NULL,
+  created_at_ms    BIGINT NOT NULL,
+  used             INTEGER NOT NULL DEFAULT 0
+)
+)sql";
+
 } // namespace
 
 const std::vector<migration>& migrations() {
@@ -80,6 +122,8 @@ const std::vector<migration>& migrations() {
   static const std::vector<migration> all{
     {1, "users and idempotency keys", v1_users, v1_users},
     {2, "interests and flights", v2_sqlite, v2_postgres},
+    {3, "alert states, processed events, notifications, Telegram link tokens", v3_alerts,
+     v3_alerts},
   };
   return all;
 }

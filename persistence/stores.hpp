@@ -45,8 +45,11 @@ public:
   /// Deletes the user; false when there was none.
   virtual bool remove(const std::string& email) = 0;
   /// Sets the chat id: ok (also when it was already this id), not_found, or
-  /// chat_id_taken when another user has it.
+  /// chat_id_taken when another user has it. Linking makes the chat active again.
   virtual write_result set_telegram_chat_id(const std::string& email, std::int64_t chat_id) = 0;
+  /// Telegram answered 403 for this chat (bot blocked): no more messages go to it until
+  /// it is linked again. find() reports such a user without a telegram_chat_id.
+  virtual void mark_chat_inactive(std::int64_t chat_id) = 0;
 };
 
 /// Idempotency keys (the seed's idempotency_keys table, bound to a request fingerprint).
@@ -138,6 +141,83 @@ public:
                                      const std::string& type) = 0;
 };
 
+/// The alert-evaluator's memory: the state of each (user, airport) whose condition is
+/// firing, and which to-alert-system events it has processed (with what it produced),
+/// so a redelivered event changes nothing and re-publishes the same notice.
+class alert_store {
+public:
+  struct state {
+    std::string user_email;
+    std::string airport_code;
+    std::string condition;   // "high" or "low" (a row exists only while firing)
+    std::int64_t threshold = 0;
+    std::int64_t flight_count = 0;
+    std::int64_t since_ms = 0;          // when it started firing
+    std::int64_t last_notified_ms = 0;
+    friend bool operator==(const state&, const state&) = default;
+  };
+
+  virtual ~alert_store() = default;
+
+  virtual std::optional<state> find(const std::string& user_email,
+                                    const std::string& airport_code) = 0;
+  /// What processing `event_id` produced ("" = nothing to publish), or nullopt when it
+  /// was never processed.
+  virtual std::optional<std::string> processed(const std::string& event_id) = 0;
+  /// In one transaction: marks `event_id` processed with `output`, and stores `next` as
+  /// the state of (user, airport) — or deletes that state when `next` is nullopt. False
+  /// (and nothing changed) when the event was processed before.
+  virtual bool record(const std::string& event_id, const std::string& user_email,
+                      const std::string& airport_code, const std::optional<state>& next,
+                      const std::string& output, std::int64_t now_ms) = 0;
+  /// Forgets processed events recorded before `before_ms`; how many.
+  virtual std::uint64_t purge_processed(std::int64_t before_ms) = 0;
+};
+
+/// Every notification the notifier handled (user, channel, text, status, attempts,
+/// timestamps), one per to-notifier event.
+class notification_store {
+public:
+  struct record {
+    std::string event_id;
+    std::string user_email;
+    std::string airport_code;
+    std::string kind;    // firing, repeat, resolved, sla_breach
+    std::string channel; // telegram or console
+    std::string text;
+    std::string status;  // pending, sent, failed, skipped
+    std::string error;   // why failed / skipped ("" otherwise)
+    std::int64_t attempts = 0;
+    std::int64_t created_at_ms = 0;
+    std::int64_t updated_at_ms = 0;
+    friend bool operator==(const record&, const record&) = default;
+  };
+
+  virtual ~notification_store() = default;
+
+  /// Inserts `n` (status pending) unless a notification for n.event_id exists: then
+  /// returns it unchanged (a redelivered event is not sent twice once it is sent).
+  virtual std::optional<record> open(const record& n) = 0;
+  /// Final (or intermediate) outcome of the event's notification.
+  virtual void update(const std::string& event_id, const std::string& status,
+                      std::int64_t attempts, const std::string& error, std::int64_t now_ms) = 0;
+  /// The user's notifications, newest first, at most `limit`.
+  virtual std::vector<record> for_user(const std::string& user_email, std::int64_t limit) = 0;
+};
+
+/// One-time tokens for linking a Telegram chat through https://t.me/<bot>?start=<token>.
+class telegram_link_store {
+public:
+  virtual ~telegram_link_store() = default;
+
+  virtual void create(const std::string& token, const std::string& user_email,
+                      std::int64_t now_ms) = 0;
+  /// The user of an unused token created at or after `valid_after_ms`, consuming it
+  /// (a token works once).
+  virtual std::optional<std::string> consume(const std::string& token,
+                                             std::int64_t valid_after_ms) = 0;
+};
+
 /// One open connection and the stores that use it. Not thread-safe: one per worker.
 class store_session {
 public:
@@ -157,6 +237,9 @@ public:
   virtual idempotency_store& idempotency() = 0;
   virtual interest_store& interests() = 0;
   virtual flight_store& flights() = 0;
+  virtual alert_store& alerts() = 0;
+  virtual notification_store& notifications() = 0;
+  virtual telegram_link_store& telegram_links() = 0;
 };
 
 /// Opens a session to `where`; throws storage_unavailable when the database cannot be

@@ -2,6 +2,7 @@
 
 #include "actors/common/basic_role.hpp"
 #include "actors/common/topic_broker.hpp"
+#include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/data_collector/data_collector.hpp"
 #include "actors/user_manager/user_manager.hpp"
 #include "gateway/gateway_role.hpp"
@@ -15,9 +16,6 @@ namespace fw {
 namespace {
 
 // Roles whose own behaviour is not built yet: they answer ping and health.
-struct alert_evaluator_tag {
-  static constexpr const char* name = "alert-evaluator";
-};
 struct notifier_tag {
   static constexpr const char* name = "notifier";
 };
@@ -31,7 +29,7 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
   static const std::map<std::string, role_factory> factories{
     {"user-manager", spawn_user_manager},
     {"data-collector", spawn_data_collector},
-    {"alert-evaluator", spawn_basic_role<alert_evaluator_tag>},
+    {"alert-evaluator", spawn_alert_evaluator},
     {"notifier", spawn_basic_role<notifier_tag>},
     {"sla-watchdog", spawn_basic_role<sla_watchdog_tag>},
     {"gateway", spawn_gateway},

@@ -210,23 +210,32 @@ ON CONFLICT DO NOTHING)sql";
 constexpr std::string_view stmt_user_exists = "fw_user_exists";
 constexpr std::string_view sql_user_exists = "SELECT 1 FROM users WHERE email = $1";
 
+// An inactive chat (the bot was blocked) stays stored, and so keeps its uniqueness, but
+// is reported as no chat.
 constexpr std::string_view stmt_user_find = "fw_user_find";
 constexpr std::string_view sql_user_find = R"sql(
-SELECT email, first_name, last_name, tax_code, iban, telegram_chat_id
+SELECT email, first_name, last_name, tax_code, iban,
+  CASE WHEN telegram_inactive = 0 THEN telegram_chat_id END
 FROM users WHERE email = $1)sql";
 
 // COLLATE "C": byte order, as SQLite's, whatever the database's locale.
 constexpr std::string_view stmt_user_list = "fw_user_list";
 constexpr std::string_view sql_user_list = R"sql(
-SELECT email, first_name, last_name, tax_code, iban, telegram_chat_id
+SELECT email, first_name, last_name, tax_code, iban,
+  CASE WHEN telegram_inactive = 0 THEN telegram_chat_id END
 FROM users ORDER BY email COLLATE "C")sql";
 
 constexpr std::string_view stmt_user_delete = "fw_user_delete";
 constexpr std::string_view sql_user_delete = "DELETE FROM users WHERE email = $1";
 
+// Linking (again) makes the chat active.
 constexpr std::string_view stmt_user_set_chat = "fw_user_set_chat";
 constexpr std::string_view sql_user_set_chat =
-    "UPDATE users SET telegram_chat_id = $2 WHERE email = $1";
+    "UPDATE users SET telegram_chat_id = $2, telegram_inactive = 0 WHERE email = $1";
+
+constexpr std::string_view stmt_user_chat_inactive = "fw_user_chat_inactive";
+constexpr std::string_view sql_user_chat_inactive =
+    "UPDATE users SET telegram_inactive = 1 WHERE telegram_chat_id = $1";
 
 user to_user(const pqxx::row& r) {
   user u;
@@ -249,6 +258,7 @@ public:
     db_.prepare(stmt_user_list, sql_user_list);
     db_.prepare(stmt_user_delete, sql_user_delete);
     db_.prepare(stmt_user_set_chat, sql_user_set_chat);
+    db_.prepare(stmt_user_chat_inactive, sql_user_chat_inactive);
   }
 
   write_result create(const user& u) override {
@@ -315,6 +325,13 @@ public:
       } catch (const pqxx::unique_violation&) {
         return write_result::chat_id_taken;
       }
+    });
+  }
+
+  void mark_chat_inactive(std::int64_t chat_id) override {
+    db_.call("users.mark_chat_inactive", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      tx.exec_prepared(std::string{stmt_user_chat_inactive}, chat_id);
     });
   }
 
@@ -879,13 +896,285 @@ private:
   pg_connection& db_;
 };
 
+// -- alert states and processed events --------------------------------------------------
+
+constexpr std::string_view stmt_alert_find = "fw_alert_find";
+constexpr std::string_view sql_alert_find = R"sql(
+SELECT user_email, airport_code, condition, threshold, flight_count, since_ms,
+  last_notified_ms
+FROM alert_states WHERE user_email = $1 AND airport_code = $2)sql";
+
+constexpr std::string_view stmt_alert_processed = "fw_alert_processed";
+constexpr std::string_view sql_alert_processed =
+    "SELECT output FROM processed_events WHERE event_id = $1";
+
+// No row inserted means the event was processed before. A concurrent insert of the same
+// event waits for the other transaction and then inserts nothing.
+constexpr std::string_view stmt_alert_mark_processed = "fw_alert_mark_processed";
+constexpr std::string_view sql_alert_mark_processed = R"sql(
+INSERT INTO processed_events (event_id, output, processed_at_ms)
+VALUES ($1, $2, $3)
+ON CONFLICT (event_id) DO NOTHING)sql";
+
+constexpr std::string_view stmt_alert_upsert = "fw_alert_upsert";
+constexpr std::string_view sql_alert_upsert = R"sql(
+INSERT INTO alert_states (user_email, airport_code, condition, threshold, flight_count,
+  since_ms, last_notified_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (user_email, airport_code)
+DO UPDATE SET condition = EXCLUDED.condition, threshold = EXCLUDED.threshold,
+  flight_count = EXCLUDED.flight_count, since_ms = EXCLUDED.since_ms,
+  last_notified_ms = EXCLUDED.last_notified_ms)sql";
+
+constexpr std::string_view stmt_alert_delete = "fw_alert_delete";
+constexpr std::string_view sql_alert_delete =
+    "DELETE FROM alert_states WHERE user_email = $1 AND airport_code = $2";
+
+constexpr std::string_view stmt_alert_purge = "fw_alert_purge";
+constexpr std::string_view sql_alert_purge =
+    "DELETE FROM processed_events WHERE processed_at_ms < $1";
+
+class pg_alert_store final : public alert_store {
+public:
+  explicit pg_alert_store(pg_connection& db) : db_(db) {
+    db_.prepare(stmt_alert_find, sql_alert_find);
+    db_.prepare(stmt_alert_processed, sql_alert_processed);
+    db_.prepare(stmt_alert_mark_processed, sql_alert_mark_processed);
+    db_.prepare(stmt_alert_upsert, sql_alert_upsert);
+    db_.prepare(stmt_alert_delete, sql_alert_delete);
+    db_.prepare(stmt_alert_purge, sql_alert_purge);
+  }
+
+  std::optional<state> find(const std::string& user_email,
+                            const std::string& airport_code) override {
+    return db_.call("alerts.find", [&](pqxx::connection& c) -> std::optional<state> {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_alert_find}, user_email, airport_code);
+      if (r.empty())
+        return std::nullopt;
+      const auto& row = r[0];
+      state st;
+      st.user_email = row[0].as<std::string>();
+      st.airport_code = row[1].as<std::string>();
+      st.condition = row[2].as<std::string>();
+      st.threshold = row[3].as<std::int64_t>();
+      st.flight_count = row[4].as<std::int64_t>();
+      st.since_ms = row[5].as<std::int64_t>();
+      st.last_notified_ms = row[6].as<std::int64_t>();
+      return st;
+    });
+  }
+
+  std::optional<std::string> processed(const std::string& event_id) override {
+    return db_.call("alerts.processed", [&](pqxx::connection& c) -> std::optional<std::string> {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_alert_processed}, event_id);
+      if (r.empty())
+        return std::nullopt;
+      return r[0][0].as<std::string>();
+    });
+  }
+
+  bool record(const std::string& event_id, const std::string& user_email,
+              const std::string& airport_code, const std::optional<state>& next,
+              const std::string& output, std::int64_t now_ms) override {
+    return db_.call("alerts.record", [&](pqxx::connection& c) {
+      pqxx::work tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_alert_mark_processed}, event_id, output, now_ms);
+      if (r.affected_rows() == 0) {
+        tx.abort(); // processed before: nothing changes
+        return false;
+      }
+      if (next)
+        tx.exec_prepared(std::string{stmt_alert_upsert}, user_email, airport_code, next->condition,
+                         next->threshold, next->flight_count, next->since_ms,
+                         next->last_notified_ms);
+      else
+        tx.exec_prepared(std::string{stmt_alert_delete}, user_email, airport_code);
+      tx.commit();
+      return true;
+    });
+  }
+
+  std::uint64_t purge_processed(std::int64_t before_ms) override {
+    return db_.call("alerts.purge_processed", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_alert_purge}, before_ms);
+      return static_cast<std::uint64_t>(r.affected_rows());
+    });
+  }
+
+private:
+  pg_connection& db_;
+};
+
+// -- notifications ----------------------------------------------------------------------
+
+constexpr std::string_view stmt_notification_insert = "fw_notification_insert";
+constexpr std::string_view sql_notification_insert = R"sql(
+INSERT INTO notifications (event_id, user_email, airport_code, kind, channel, text, status,
+  error, attempts, created_at_ms, updated_at_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (event_id) DO NOTHING)sql";
+
+constexpr std::string_view stmt_notification_find = "fw_notification_find";
+constexpr std::string_view sql_notification_find = R"sql(
+SELECT event_id, user_email, airport_code, kind, channel, text, status, error, attempts,
+  created_at_ms, updated_at_ms
+FROM notifications WHERE event_id = $1)sql";
+
+constexpr std::string_view stmt_notification_update = "fw_notification_update";
+constexpr std::string_view sql_notification_update = R"sql(
+UPDATE notifications SET status = $2, attempts = $3, error = $4, updated_at_ms = $5
+WHERE event_id = $1)sql";
+
+// Newest first; ties (same millisecond) by event id, byte-wise as in SQLite.
+constexpr std::string_view stmt_notification_for_user = "fw_notification_for_user";
+constexpr std::string_view sql_notification_for_user = R"sql(
+SELECT event_id, user_email, airport_code, kind, channel, text, status, error, attempts,
+  created_at_ms, updated_at_ms
+FROM notifications WHERE user_email = $1
+ORDER BY created_at_ms DESC, event_id COLLATE "C" LIMIT $2)sql";
+
+notification_store::record to_notification(const pqxx::row& r) {
+  notification_store::record n;
+  n.event_id = r[0].as<std::string>();
+  n.user_email = r[1].as<std::string>();
+  n.airport_code = r[2].as<std::string>();
+  n.kind = r[3].as<std::string>();
+  n.channel = r[4].as<std::string>();
+  n.text = r[5].as<std::string>();
+  n.status = r[6].as<std::string>();
+  n.error = r[7].as<std::string>();
+  n.attempts = r[8].as<std::int64_t>();
+  n.created_at_ms = r[9].as<std::int64_t>();
+  n.updated_at_ms = r[10].as<std::int64_t>();
+  return n;
+}
+
+/// What open() stores for `n`: status "pending" unless given, updated_at_ms the creation
+/// time unless given.
+notification_store::record opened(const notification_store::record& n) {
+  auto out = n;
+  if (out.status.empty())
+    out.status = "pending";
+  if (out.updated_at_ms == 0)
+    out.updated_at_ms = out.created_at_ms;
+  return out;
+}
+
+class pg_notification_store final : public notification_store {
+public:
+  explicit pg_notification_store(pg_connection& db) : db_(db) {
+    db_.prepare(stmt_notification_insert, sql_notification_insert);
+    db_.prepare(stmt_notification_find, sql_notification_find);
+    db_.prepare(stmt_notification_update, sql_notification_update);
+    db_.prepare(stmt_notification_for_user, sql_notification_for_user);
+  }
+
+  // Notifications are never deleted, so a row the INSERT conflicted with (committed by
+  // then: the INSERT waits for a concurrent one) is still there for the SELECT.
+  std::optional<record> open(const record& n) override {
+    return db_.call("notifications.open", [&](pqxx::connection& c) -> std::optional<record> {
+      const auto row = opened(n);
+      {
+        pqxx::nontransaction tx{c};
+        auto r = tx.exec_prepared(std::string{stmt_notification_insert}, row.event_id,
+                                  row.user_email, row.airport_code, row.kind, row.channel,
+                                  row.text, row.status, row.error, row.attempts,
+                                  row.created_at_ms, row.updated_at_ms);
+        if (r.affected_rows() == 1)
+          return std::nullopt;
+      }
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_notification_find}, n.event_id);
+      if (r.empty())
+        throw std::runtime_error("notifications.open: conflicting row not found");
+      return to_notification(r[0]);
+    });
+  }
+
+  void update(const std::string& event_id, const std::string& status, std::int64_t attempts,
+              const std::string& error, std::int64_t now_ms) override {
+    db_.call("notifications.update", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      tx.exec_prepared(std::string{stmt_notification_update}, event_id, status, attempts, error,
+                       now_ms);
+    });
+  }
+
+  std::vector<record> for_user(const std::string& user_email, std::int64_t limit) override {
+    if (limit <= 0)
+      return {};
+    return db_.call("notifications.for_user", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      auto r = tx.exec_prepared(std::string{stmt_notification_for_user}, user_email, limit);
+      std::vector<record> out;
+      out.reserve(r.size());
+      for (const auto& row : r)
+        out.push_back(to_notification(row));
+      return out;
+    });
+  }
+
+private:
+  pg_connection& db_;
+};
+
+// -- Telegram link tokens ---------------------------------------------------------------
+
+constexpr std::string_view stmt_link_insert = "fw_link_insert";
+constexpr std::string_view sql_link_insert = R"sql(
+INSERT INTO telegram_link_tokens (token, user_email, created_at_ms, used)
+VALUES ($1, $2, $3, 0))sql";
+
+// Marks the token used and returns its user in one statement: concurrent consumers
+// serialise on the row lock, and the losers re-check used = 0 against the winner's update.
+constexpr std::string_view stmt_link_consume = "fw_link_consume";
+constexpr std::string_view sql_link_consume = R"sql(
+UPDATE telegram_link_tokens SET used = 1
+WHERE token = $1 AND used = 0 AND created_at_ms >= $2
+RETURNING user_email)sql";
+
+class pg_telegram_link_store final : public telegram_link_store {
+public:
+  explicit pg_telegram_link_store(pg_connection& db) : db_(db) {
+    db_.prepare(stmt_link_insert, sql_link_insert);
+    db_.prepare(stmt_link_consume, sql_link_consume);
+  }
+
+  void create(const std::string& token, const std::string& user_email,
+              std::int64_t now_ms) override {
+    db_.call("telegram_links.create", [&](pqxx::connection& c) {
+      pqxx::nontransaction tx{c};
+      tx.exec_prepared(std::string{stmt_link_insert}, token, user_email, now_ms);
+    });
+  }
+
+  std::optional<std::string> consume(const std::string& token,
+                                     std::int64_t valid_after_ms) override {
+    return db_.call("telegram_links.consume",
+                    [&](pqxx::connection& c) -> std::optional<std::string> {
+                      pqxx::nontransaction tx{c};
+                      auto r = tx.exec_prepared(std::string{stmt_link_consume}, token,
+                                                valid_after_ms);
+                      if (r.empty())
+                        return std::nullopt;
+                      return r[0][0].as<std::string>();
+                    });
+  }
+
+private:
+  pg_connection& db_;
+};
+
 // -- session ----------------------------------------------------------------------------
 
 class pg_session final : public store_session {
 public:
   pg_session(const std::string& uri, std::chrono::milliseconds statement_timeout)
     : db_(uri, statement_timeout), users_(db_), idempotency_(db_), interests_(db_),
-      flights_(db_) {}
+      flights_(db_), alerts_(db_), notifications_(db_), telegram_links_(db_) {}
 
   const char* backend() const override {
     return "postgres";
@@ -954,12 +1243,27 @@ public:
     return flights_;
   }
 
+  alert_store& alerts() override {
+    return alerts_;
+  }
+
+  notification_store& notifications() override {
+    return notifications_;
+  }
+
+  telegram_link_store& telegram_links() override {
+    return telegram_links_;
+  }
+
 private:
   pg_connection db_;
   pg_user_store users_;
   pg_idempotency_store idempotency_;
   pg_interest_store interests_;
   pg_flight_store flights_;
+  pg_alert_store alerts_;
+  pg_notification_store notifications_;
+  pg_telegram_link_store telegram_links_;
 };
 
 } // namespace

@@ -27,27 +27,35 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 
 constexpr std::string_view user_exists_sql = "SELECT 1 FROM users WHERE email = ?1";
 
+// An inactive chat (the bot was blocked) stays stored, and so keeps its uniqueness, but
+// is reported as no chat.
 constexpr std::string_view user_find_sql = R"sql(
-SELECT email, first_name, last_name, tax_code, iban, telegram_chat_id
+SELECT email, first_name, last_name, tax_code, iban,
+  CASE WHEN telegram_inactive = 0 THEN telegram_chat_id END
 FROM users WHERE email = ?1
 )sql";
 
 constexpr std::string_view user_list_sql = R"sql(
-SELECT email, first_name, last_name, tax_code, iban, telegram_chat_id
+SELECT email, first_name, last_name, tax_code, iban,
+  CASE WHEN telegram_inactive = 0 THEN telegram_chat_id END
 FROM users ORDER BY email
 )sql";
 
 constexpr std::string_view user_delete_sql = "DELETE FROM users WHERE email = ?1";
 
+// Linking (again) makes the chat active.
 constexpr std::string_view user_set_chat_id_sql =
-    "UPDATE users SET telegram_chat_id = ?2 WHERE email = ?1";
+    "UPDATE users SET telegram_chat_id = ?2, telegram_inactive = 0 WHERE email = ?1";
+
+constexpr std::string_view user_mark_chat_inactive_sql =
+    "UPDATE users SET telegram_inactive = 1 WHERE telegram_chat_id = ?1";
 
 class sqlite_user_store final : public user_store {
 public:
   explicit sqlite_user_store(sqlite::database& db)
     : db_(db), insert_(db, user_insert_sql), exists_(db, user_exists_sql), find_(db, user_find_sql),
       list_(db, user_list_sql), delete_(db, user_delete_sql),
-      set_chat_id_(db, user_set_chat_id_sql) {}
+      set_chat_id_(db, user_set_chat_id_sql), mark_inactive_(db, user_mark_chat_inactive_sql) {}
 
   write_result create(const user& u) override {
     // One write transaction, so that after a constraint failure the existence check
@@ -106,6 +114,12 @@ public:
     }
   }
 
+  void mark_chat_inactive(std::int64_t chat_id) override {
+    auto q = mark_inactive_.use();
+    q->bind(1, chat_id);
+    q->run();
+  }
+
 private:
   static user read(const sqlite::statement& q) {
     user u;
@@ -126,6 +140,7 @@ private:
   sqlite::statement list_;
   sqlite::statement delete_;
   sqlite::statement set_chat_id_;
+  sqlite::statement mark_inactive_;
 };
 
 // -- idempotency keys -----------------------------------------------------------------
@@ -617,6 +632,289 @@ private:
   sqlite::statement count_both_;
 };
 
+// -- alert states and processed events ------------------------------------------------
+
+constexpr std::string_view alert_find_sql = R"sql(
+SELECT user_email, airport_code, condition, threshold, flight_count, since_ms,
+  last_notified_ms
+FROM alert_states WHERE user_email = ?1 AND airport_code = ?2
+)sql";
+
+constexpr std::string_view alert_processed_sql =
+    "SELECT output FROM processed_events WHERE event_id = ?1";
+
+// Nothing inserted (0 changes) means the event was processed before.
+constexpr std::string_view alert_mark_processed_sql = R"sql(
+INSERT INTO processed_events (event_id, output, processed_at_ms)
+VALUES (?1, ?2, ?3)
+ON CONFLICT (event_id) DO NOTHING
+)sql";
+
+constexpr std::string_view alert_upsert_sql = R"sql(
+INSERT INTO alert_states (user_email, airport_code, condition, threshold, flight_count,
+  since_ms, last_notified_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT (user_email, airport_code)
+DO UPDATE SET condition = excluded.condition, threshold = excluded.threshold,
+  flight_count = excluded.flight_count, since_ms = excluded.since_ms,
+  last_notified_ms = excluded.last_notified_ms
+)sql";
+
+constexpr std::string_view alert_delete_sql =
+    "DELETE FROM alert_states WHERE user_email = ?1 AND airport_code = ?2";
+
+constexpr std::string_view alert_purge_sql =
+    "DELETE FROM processed_events WHERE processed_at_ms < ?1";
+
+class sqlite_alert_store final : public alert_store {
+public:
+  explicit sqlite_alert_store(sqlite::database& db)
+    : db_(db), find_(db, alert_find_sql), processed_(db, alert_processed_sql),
+      mark_processed_(db, alert_mark_processed_sql), upsert_(db, alert_upsert_sql),
+      delete_(db, alert_delete_sql), purge_(db, alert_purge_sql) {}
+
+  std::optional<state> find(const std::string& user_email,
+                            const std::string& airport_code) override {
+    auto q = find_.use();
+    q->bind(1, user_email).bind(2, airport_code);
+    if (!q->step())
+      return std::nullopt;
+    state st;
+    st.user_email = q->column_text(0);
+    st.airport_code = q->column_text(1);
+    st.condition = q->column_text(2);
+    st.threshold = q->column_int64(3);
+    st.flight_count = q->column_int64(4);
+    st.since_ms = q->column_int64(5);
+    st.last_notified_ms = q->column_int64(6);
+    return st;
+  }
+
+  std::optional<std::string> processed(const std::string& event_id) override {
+    auto q = processed_.use();
+    q->bind(1, event_id);
+    if (!q->step())
+      return std::nullopt;
+    return q->column_text(0);
+  }
+
+  bool record(const std::string& event_id, const std::string& user_email,
+              const std::string& airport_code, const std::optional<state>& next,
+              const std::string& output, std::int64_t now_ms) override {
+    // One write transaction: the event is marked processed together with the state it
+    // produced, or (processed before) nothing changes.
+    sqlite::transaction tx{db_};
+    {
+      auto q = mark_processed_.use();
+      q->bind(1, event_id).bind(2, output).bind(3, now_ms);
+      if (q->run() == 0)
+        return false; // tx rolls back (nothing was written)
+    }
+    if (next) {
+      auto q = upsert_.use();
+      q->bind(1, user_email)
+          .bind(2, airport_code)
+          .bind(3, next->condition)
+          .bind(4, next->threshold)
+          .bind(5, next->flight_count)
+          .bind(6, next->since_ms)
+          .bind(7, next->last_notified_ms);
+      q->run();
+    } else {
+      auto q = delete_.use();
+      q->bind(1, user_email).bind(2, airport_code);
+      q->run();
+    }
+    tx.commit();
+    return true;
+  }
+
+  std::uint64_t purge_processed(std::int64_t before_ms) override {
+    auto q = purge_.use();
+    q->bind(1, before_ms);
+    return static_cast<std::uint64_t>(q->run());
+  }
+
+private:
+  sqlite::database& db_;
+  sqlite::statement find_;
+  sqlite::statement processed_;
+  sqlite::statement mark_processed_;
+  sqlite::statement upsert_;
+  sqlite::statement delete_;
+  sqlite::statement purge_;
+};
+
+// -- notifications --------------------------------------------------------------------
+
+constexpr std::string_view notification_insert_sql = R"sql(
+INSERT INTO notifications (event_id, user_email, airport_code, kind, channel, text, status,
+  error, attempts, created_at_ms, updated_at_ms)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (event_id) DO NOTHING
+)sql";
+
+constexpr std::string_view notification_find_sql = R"sql(
+SELECT event_id, user_email, airport_code, kind, channel, text, status, error, attempts,
+  created_at_ms, updated_at_ms
+FROM notifications WHERE event_id = ?1
+)sql";
+
+constexpr std::string_view notification_update_sql = R"sql(
+UPDATE notifications SET status = ?2, attempts = ?3, error = ?4, updated_at_ms = ?5
+WHERE event_id = ?1
+)sql";
+
+// Newest first; ties (same millisecond) by event id.
+constexpr std::string_view notification_for_user_sql = R"sql(
+SELECT event_id, user_email, airport_code, kind, channel, text, status, error, attempts,
+  created_at_ms, updated_at_ms
+FROM notifications WHERE user_email = ?1
+ORDER BY created_at_ms DESC, event_id LIMIT ?2
+)sql";
+
+/// What open() stores for `n`: status "pending" unless given, updated_at_ms the creation
+/// time unless given.
+notification_store::record opened(const notification_store::record& n) {
+  auto out = n;
+  if (out.status.empty())
+    out.status = "pending";
+  if (out.updated_at_ms == 0)
+    out.updated_at_ms = out.created_at_ms;
+  return out;
+}
+
+class sqlite_notification_store final : public notification_store {
+public:
+  explicit sqlite_notification_store(sqlite::database& db)
+    : db_(db), insert_(db, notification_insert_sql), find_(db, notification_find_sql),
+      update_(db, notification_update_sql), for_user_(db, notification_for_user_sql) {}
+
+  std::optional<record> open(const record& n) override {
+    // The insert and, when the event has a notification already, reading it back in one
+    // write transaction.
+    sqlite::transaction tx{db_};
+    const auto row = opened(n);
+    {
+      auto q = insert_.use();
+      q->bind(1, row.event_id)
+          .bind(2, row.user_email)
+          .bind(3, row.airport_code)
+          .bind(4, row.kind)
+          .bind(5, row.channel)
+          .bind(6, row.text)
+          .bind(7, row.status)
+          .bind(8, row.error)
+          .bind(9, row.attempts)
+          .bind(10, row.created_at_ms)
+          .bind(11, row.updated_at_ms);
+      if (q->run() == 1) {
+        tx.commit();
+        return std::nullopt;
+      }
+    }
+    std::optional<record> existing;
+    {
+      auto q = find_.use();
+      q->bind(1, n.event_id);
+      if (q->step())
+        existing = read(*q);
+    }
+    tx.commit();
+    if (!existing)
+      throw std::runtime_error("notifications.open: conflicting row not found");
+    return existing;
+  }
+
+  void update(const std::string& event_id, const std::string& status, std::int64_t attempts,
+              const std::string& error, std::int64_t now_ms) override {
+    auto q = update_.use();
+    q->bind(1, event_id).bind(2, status).bind(3, attempts).bind(4, error).bind(5, now_ms);
+    q->run();
+  }
+
+  std::vector<record> for_user(const std::string& user_email, std::int64_t limit) override {
+    std::vector<record> out;
+    if (limit <= 0)
+      return out;
+    auto q = for_user_.use();
+    q->bind(1, user_email).bind(2, limit);
+    while (q->step())
+      out.push_back(read(*q));
+    return out;
+  }
+
+private:
+  static record read(const sqlite::statement& q) {
+    record r;
+    r.event_id = q.column_text(0);
+    r.user_email = q.column_text(1);
+    r.airport_code = q.column_text(2);
+    r.kind = q.column_text(3);
+    r.channel = q.column_text(4);
+    r.text = q.column_text(5);
+    r.status = q.column_text(6);
+    r.error = q.column_text(7);
+    r.attempts = q.column_int64(8);
+    r.created_at_ms = q.column_int64(9);
+    r.updated_at_ms = q.column_int64(10);
+    return r;
+  }
+
+  sqlite::database& db_;
+  sqlite::statement insert_;
+  sqlite::statement find_;
+  sqlite::statement update_;
+  sqlite::statement for_user_;
+};
+
+// -- Telegram link tokens -------------------------------------------------------------
+
+constexpr std::string_view link_insert_sql = R"sql(
+INSERT INTO telegram_link_tokens (token, user_email, created_at_ms, used)
+VALUES (?1, ?2, ?3, 0)
+)sql";
+
+// Marks the token used and returns its user in one statement: of concurrent consumers
+// only one finds used = 0.
+constexpr std::string_view link_consume_sql = R"sql(
+UPDATE telegram_link_tokens SET used = 1
+WHERE token = ?1 AND used = 0 AND created_at_ms >= ?2
+RETURNING user_email
+)sql";
+
+class sqlite_telegram_link_store final : public telegram_link_store {
+public:
+  explicit sqlite_telegram_link_store(sqlite::database& db)
+    : db_(db), insert_(db, link_insert_sql), consume_(db, link_consume_sql) {}
+
+  void create(const std::string& token, const std::string& user_email,
+              std::int64_t now_ms) override {
+    auto q = insert_.use();
+    q->bind(1, token).bind(2, user_email).bind(3, now_ms);
+    q->run();
+  }
+
+  std::optional<std::string> consume(const std::string& token,
+                                     std::int64_t valid_after_ms) override {
+    sqlite::transaction tx{db_};
+    std::optional<std::string> email;
+    {
+      auto q = consume_.use();
+      q->bind(1, token).bind(2, valid_after_ms);
+      while (q->step()) // RETURNING: step to the end so the update completes
+        email = q->column_text(0);
+    }
+    tx.commit();
+    return email;
+  }
+
+private:
+  sqlite::database& db_;
+  sqlite::statement insert_;
+  sqlite::statement consume_;
+};
+
 // -- session --------------------------------------------------------------------------
 
 constexpr std::string_view create_migrations_table_sql = R"sql(
@@ -638,8 +936,8 @@ constexpr std::string_view probe_sql = "SELECT 1";
 class sqlite_session final : public store_session {
 public:
   explicit sqlite_session(const std::string& path)
-    : db_(path), users_(db_), idempotency_(db_), interests_(db_), flights_(db_),
-      probe_(db_, probe_sql) {}
+    : db_(path), users_(db_), idempotency_(db_), interests_(db_), flights_(db_), alerts_(db_),
+      notifications_(db_), telegram_links_(db_), probe_(db_, probe_sql) {}
 
   const char* backend() const override {
     return "sqlite";
@@ -710,12 +1008,27 @@ public:
     return flights_;
   }
 
+  alert_store& alerts() override {
+    return alerts_;
+  }
+
+  notification_store& notifications() override {
+    return notifications_;
+  }
+
+  telegram_link_store& telegram_links() override {
+    return telegram_links_;
+  }
+
 private:
   sqlite::database db_; // first: the stores' statements are finalized before it closes
   sqlite_user_store users_;
   sqlite_idempotency_store idempotency_;
   sqlite_interest_store interests_;
   sqlite_flight_store flights_;
+  sqlite_alert_store alerts_;
+  sqlite_notification_store notifications_;
+  sqlite_telegram_link_store telegram_links_;
   sqlite::statement probe_;
 };
 

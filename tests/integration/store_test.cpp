@@ -357,7 +357,7 @@ INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email,
 
   auto s = open();
   EXPECT_EQ(s->migrate(), latest_schema_version());
-  EXPECT_EQ(latest_schema_version(), 2);
+  EXPECT_EQ(latest_schema_version(), 3);
   auto all = s->users().list();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].email, "ada@example.org");
@@ -375,6 +375,73 @@ INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email,
   auto again = open();
   EXPECT_EQ(again->migrate(), latest_schema_version());
   EXPECT_EQ(again->interests().for_user("ada@example.org").size(), 1u);
+}
+
+// A database written by the release before the alert pipeline (schema version 2), with
+// users (one linked to Telegram), interests and flights: opening it with this build adds
+// version 3 in place, keeping every row; the chat stays active.
+TEST_P(StoreTest, Version2DatabaseIsUpgradedKeepingUsersInterestsAndFlights) {
+  open(); // creates the (empty) SQLite file; PostgreSQL's database exists already
+  const auto& v1 = migrations().at(0);
+  const auto& v2 = migrations().at(1);
+  ASSERT_EQ(v1.version, 1);
+  ASSERT_EQ(v2.version, 2);
+  std::string sql = R"sql(
+CREATE TABLE schema_migrations (
+  version       INTEGER PRIMARY KEY,
+  description   TEXT NOT NULL,
+  applied_at_ms BIGINT NOT NULL
+);
+)sql";
+  sql += is_sqlite() ? v1.sqlite : v1.postgres;
+  sql += ";\n";
+  sql += is_sqlite() ? v2.sqlite : v2.postgres;
+  sql += R"sql(;
+INSERT INTO schema_migrations (version, description, applied_at_ms)
+  VALUES (1, 'users and idempotency keys', 1700000000000),
+         (2, 'interests and flights', 1700000000001);
+INSERT INTO users (email, first_name, last_name, tax_code, iban, telegram_chat_id,
+                   created_at_ms)
+  VALUES ('ada@example.org', 'Ada', 'Lovelace', 'TAX1', NULL, 5000000000, 1700000000000),
+         ('bob@example.org', 'Bob', 'Builder', NULL, NULL, NULL, 1700000000001);
+INSERT INTO user_interests (user_email, airport_code, high_value, low_value, created_at_ms)
+  VALUES ('ada@example.org', 'LIRF', 10, NULL, 1700000000000),
+         ('bob@example.org', 'EGLL', NULL, 2, 1700000000000);
+INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
+                         est_arrival_airport, callsign, arrival_airport_candidates_count)
+  VALUES ('abc123', 100, 'LSZH', 200, 'LIRF', 'SWR1', 3),
+         ('def456', 300, 'LIRF', 400, '', 'AZA2', NULL)
+)sql";
+  raw_exec(sql);
+
+  auto s = open();
+  EXPECT_EQ(s->migrate(), 3);
+  EXPECT_EQ(latest_schema_version(), 3);
+  auto all = s->users().list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].email, "ada@example.org");
+  EXPECT_EQ(all[0].tax_code, "TAX1");
+  EXPECT_EQ(chat_id(all[0]), 5'000'000'000) << "an existing link is active";
+  EXPECT_FALSE(all[1].telegram_chat_id);
+  EXPECT_EQ(s->interests().for_user("ada@example.org"),
+            std::vector<interest>{make_interest("ada@example.org", "LIRF", 10, caf::none)});
+  EXPECT_EQ(s->interests().airports(), (strings{"EGLL", "LIRF"}));
+  auto arrival = make_flight("abc123", 100, "LSZH", 200, "LIRF", "SWR1");
+  arrival.arrival_airport_candidates_count = 3;
+  EXPECT_EQ(s->flights().list(query("LIRF", "")),
+            (std::vector<flight>{make_flight("def456", 300, "LIRF", 400, "", "AZA2"), arrival}));
+  EXPECT_EQ(s->flights().insert({arrival}), 0u) << "deduplication still works";
+  // The new column and tables work.
+  s->users().mark_chat_inactive(5'000'000'000);
+  EXPECT_FALSE(get(s->users(), "ada@example.org").telegram_chat_id);
+  EXPECT_TRUE(s->alerts().record("e1", "ada@example.org", "LIRF", std::nullopt, "", 1000));
+  EXPECT_EQ(s->alerts().processed("e1"), std::optional<std::string>{""});
+  s->telegram_links().create("tok", "bob@example.org", 1000);
+  EXPECT_EQ(s->telegram_links().consume("tok", 0), std::optional<std::string>{"bob@example.org"});
+  // And the upgrade is recorded.
+  auto again = open();
+  EXPECT_EQ(again->migrate(), 3);
+  EXPECT_EQ(again->flights().count("LIRF", "", 0, 1000), 2);
 }
 
 // -- users ------------------------------------------------------------------------------
@@ -475,6 +542,47 @@ TEST_P(StoreTest, TelegramChatIdRoundTripsAndIsUnique) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(chat_id(all[0]), 7);
   EXPECT_EQ(chat_id(all[1]), big);
+}
+
+// Telegram answered 403 (bot blocked): the chat is kept but no longer reported, until the
+// user links (this or another) chat again.
+TEST_P(StoreTest, InactiveChatIsHiddenUntilLinkedAgain) {
+  auto s = open_migrated();
+  auto& users = s->users();
+  ASSERT_EQ(users.create(make_user("ada@example.org")), write_result::ok);
+  ASSERT_EQ(users.create(make_user("bob@example.org")), write_result::ok);
+  constexpr std::int64_t big = 5'000'000'000;
+  ASSERT_EQ(users.set_telegram_chat_id("ada@example.org", big), write_result::ok);
+  ASSERT_EQ(users.set_telegram_chat_id("bob@example.org", 7), write_result::ok);
+
+  users.mark_chat_inactive(big);
+  EXPECT_FALSE(get(users, "ada@example.org").telegram_chat_id) << "find hides it";
+  auto all = users.list();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_FALSE(all[0].telegram_chat_id) << "list hides it";
+  EXPECT_EQ(chat_id(all[1]), 7) << "other users untouched";
+  users.mark_chat_inactive(big);  // again: no effect
+  users.mark_chat_inactive(1234); // nobody's chat: no effect
+  EXPECT_EQ(chat_id(get(users, "bob@example.org")), 7);
+
+  // The chat id is still stored: nobody else can take it.
+  EXPECT_EQ(users.set_telegram_chat_id("bob@example.org", big), write_result::chat_id_taken);
+  EXPECT_EQ(chat_id(get(users, "bob@example.org")), 7);
+
+  // Linking the same chat again makes it active.
+  EXPECT_EQ(users.set_telegram_chat_id("ada@example.org", big), write_result::ok);
+  EXPECT_EQ(chat_id(get(users, "ada@example.org")), big);
+
+  // Linking another chat does too, and frees the old one.
+  users.mark_chat_inactive(big);
+  EXPECT_EQ(users.set_telegram_chat_id("ada@example.org", 8), write_result::ok);
+  EXPECT_EQ(chat_id(get(users, "ada@example.org")), 8);
+  EXPECT_EQ(users.set_telegram_chat_id("bob@example.org", big), write_result::ok);
+  EXPECT_EQ(chat_id(get(users, "bob@example.org")), big);
+  // Deactivating bob's new chat leaves ada's alone.
+  users.mark_chat_inactive(big);
+  EXPECT_FALSE(get(users, "bob@example.org").telegram_chat_id);
+  EXPECT_EQ(chat_id(get(users, "ada@example.org")), 8);
 }
 
 // -- idempotency keys -------------------------------------------------------------------
@@ -968,6 +1076,235 @@ TEST_P(StoreTest, ConcurrentOverlappingFlightInsertsCountEachFlightOnce) {
             shared + sessions_n * 10);
 }
 
+// -- alert states and processed events ----------------------------------------------------
+
+alert_store::state make_state(std::string email, std::string airport, std::string condition,
+                              std::int64_t threshold, std::int64_t count, std::int64_t since_ms,
+                              std::int64_t last_notified_ms) {
+  alert_store::state st;
+  st.user_email = std::move(email);
+  st.airport_code = std::move(airport);
+  st.condition = std::move(condition);
+  st.threshold = threshold;
+  st.flight_count = count;
+  st.since_ms = since_ms;
+  st.last_notified_ms = last_notified_ms;
+  return st;
+}
+
+using optional_text = std::optional<std::string>;
+
+TEST_P(StoreTest, AlertsRecordStoresStateAndOutputThenDeletesOnNullopt) {
+  auto s = open_migrated();
+  auto& alerts = s->alerts();
+  EXPECT_FALSE(alerts.find("ada@example.org", "LIRF"));
+  EXPECT_FALSE(alerts.processed("e1"));
+
+  const auto firing = make_state("ada@example.org", "LIRF", "high", 10, 12, 1000, 1000);
+  const std::string notice = R"({"event_id":"e1-n","text":"12 flights > 10 ✈"})";
+  EXPECT_TRUE(alerts.record("e1", "ada@example.org", "LIRF", firing, notice, 1000));
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), firing);
+  EXPECT_EQ(alerts.processed("e1"), optional_text{notice});
+  EXPECT_FALSE(alerts.find("ada@example.org", "EGLL")) << "other airport";
+  EXPECT_FALSE(alerts.find("bob@example.org", "LIRF")) << "other user";
+
+  // A continuing condition replaces the state; nothing to publish is "" (not absent).
+  const auto still = make_state("ada@example.org", "LIRF", "high", 10, 15, 1000, 1000);
+  EXPECT_TRUE(alerts.record("e2", "ada@example.org", "LIRF", still, "", 2000));
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), still);
+  EXPECT_EQ(alerts.processed("e2"), optional_text{""});
+
+  // The condition flips: every field is replaced.
+  const auto low = make_state("ada@example.org", "LIRF", "low", 3, 1, 3000, 3000);
+  EXPECT_TRUE(alerts.record("e3", "ada@example.org", "LIRF", low, "low notice", 3000));
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), low);
+
+  // Another (user, airport) is independent.
+  const auto bob = make_state("bob@example.org", "LIRF", "high", 5, 6, 3500, 3500);
+  EXPECT_TRUE(alerts.record("e4", "bob@example.org", "LIRF", bob, "bob notice", 3500));
+
+  // Back to normal: the state is deleted, the event still recorded.
+  EXPECT_TRUE(alerts.record("e5", "ada@example.org", "LIRF", std::nullopt, "resolved", 4000));
+  EXPECT_FALSE(alerts.find("ada@example.org", "LIRF"));
+  EXPECT_EQ(alerts.processed("e5"), optional_text{"resolved"});
+  EXPECT_EQ(alerts.find("bob@example.org", "LIRF"), bob);
+  // Nullopt with nothing stored is fine too.
+  EXPECT_TRUE(alerts.record("e6", "carol@example.org", "KJFK", std::nullopt, "", 5000));
+  EXPECT_FALSE(alerts.find("carol@example.org", "KJFK"));
+  for (const auto* id : {"e1", "e2", "e3", "e4", "e5", "e6"})
+    EXPECT_TRUE(alerts.processed(id)) << id;
+}
+
+TEST_P(StoreTest, AlertsDuplicateEventReturnsFalseAndChangesNothing) {
+  auto s = open_migrated();
+  auto& alerts = s->alerts();
+  const auto firing = make_state("ada@example.org", "LIRF", "high", 10, 12, 1000, 1000);
+  ASSERT_TRUE(alerts.record("e1", "ada@example.org", "LIRF", firing, "first", 1000));
+
+  // Redelivered with another outcome: neither the state nor the output changes.
+  const auto other = make_state("ada@example.org", "LIRF", "low", 1, 0, 9000, 9000);
+  EXPECT_FALSE(alerts.record("e1", "ada@example.org", "LIRF", other, "second", 9000));
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), firing);
+  EXPECT_EQ(alerts.processed("e1"), optional_text{"first"});
+  EXPECT_FALSE(alerts.record("e1", "ada@example.org", "LIRF", std::nullopt, "", 9000))
+      << "nor deleted";
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), firing);
+  EXPECT_FALSE(alerts.record("e1", "bob@example.org", "EGLL", other, "third", 9000))
+      << "an event id is processed once, whatever it is about";
+  EXPECT_FALSE(alerts.find("bob@example.org", "EGLL"));
+  EXPECT_EQ(alerts.processed("e1"), optional_text{"first"});
+  // Its processed_at is the first one (purging before 9000 forgets it).
+  EXPECT_EQ(alerts.purge_processed(1001), 1u);
+  // The session still works after the refused records.
+  EXPECT_TRUE(alerts.record("e2", "ada@example.org", "LIRF", other, "", 9001));
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), other);
+}
+
+TEST_P(StoreTest, AlertsPurgeForgetsOnlyOldEventsAndKeepsStates) {
+  auto s = open_migrated();
+  auto& alerts = s->alerts();
+  const auto firing = make_state("ada@example.org", "LIRF", "high", 10, 12, 1000, 1000);
+  ASSERT_TRUE(alerts.record("old", "ada@example.org", "LIRF", firing, "a", 1000));
+  ASSERT_TRUE(alerts.record("edge", "ada@example.org", "EGLL", std::nullopt, "b", 2000));
+  ASSERT_TRUE(alerts.record("new", "bob@example.org", "LIRF", std::nullopt, "c", 3000));
+
+  EXPECT_EQ(alerts.purge_processed(1000), 0u) << "strictly before";
+  EXPECT_EQ(alerts.purge_processed(2000), 1u);
+  EXPECT_EQ(alerts.purge_processed(2000), 0u);
+  EXPECT_FALSE(alerts.processed("old"));
+  EXPECT_EQ(alerts.processed("edge"), optional_text{"b"});
+  EXPECT_EQ(alerts.processed("new"), optional_text{"c"});
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"), firing) << "states are not purged";
+  // A purged event id is new again.
+  EXPECT_TRUE(alerts.record("old", "ada@example.org", "LIRF", std::nullopt, "again", 4000));
+  EXPECT_FALSE(alerts.find("ada@example.org", "LIRF"));
+  EXPECT_EQ(alerts.purge_processed(std::numeric_limits<std::int64_t>::max()), 3u);
+}
+
+// -- notifications ------------------------------------------------------------------------
+
+notification_store::record make_notification(std::string event_id, std::string email,
+                                             std::int64_t created_at_ms,
+                                             std::string kind = "firing") {
+  notification_store::record n;
+  n.event_id = std::move(event_id);
+  n.user_email = std::move(email);
+  n.airport_code = "LIRF";
+  n.kind = std::move(kind);
+  n.channel = "telegram";
+  n.text = "12 flights at LIRF, above 10 ✈";
+  n.status = "pending";
+  n.created_at_ms = created_at_ms;
+  n.updated_at_ms = created_at_ms;
+  return n;
+}
+
+std::vector<std::string> event_ids(const std::vector<notification_store::record>& records) {
+  std::vector<std::string> out;
+  for (const auto& r : records)
+    out.push_back(r.event_id);
+  return out;
+}
+
+TEST_P(StoreTest, NotificationsOpenOnceThenUpdate) {
+  auto s = open_migrated();
+  auto& notes = s->notifications();
+  const auto n = make_notification("n1", "ada@example.org", 1000);
+  EXPECT_FALSE(notes.open(n)) << "new: nothing existed";
+  EXPECT_EQ(notes.for_user("ada@example.org", 10), std::vector<notification_store::record>{n});
+
+  // Redelivered (even with other content): the stored one is returned, unchanged.
+  auto again = make_notification("n1", "ada@example.org", 5000, "repeat");
+  again.text = "other";
+  auto existing = notes.open(again);
+  ASSERT_TRUE(existing);
+  EXPECT_EQ(*existing, n);
+
+  notes.update("n1", "failed", 2, "telegram: 502 Bad Gateway", 2000);
+  notes.update("absent", "sent", 1, "", 2000); // no such notification: no effect
+  auto failed = n;
+  failed.status = "failed";
+  failed.attempts = 2;
+  failed.error = "telegram: 502 Bad Gateway";
+  failed.updated_at_ms = 2000;
+  existing = notes.open(again);
+  ASSERT_TRUE(existing);
+  EXPECT_EQ(*existing, failed);
+
+  notes.update("n1", "sent", 3, "", 3000);
+  auto sent = failed;
+  sent.status = "sent";
+  sent.attempts = 3;
+  sent.error = "";
+  sent.updated_at_ms = 3000;
+  existing = notes.open(n);
+  ASSERT_TRUE(existing);
+  EXPECT_EQ(*existing, sent) << "a sent notification is reported as sent";
+  EXPECT_EQ(notes.for_user("ada@example.org", 10), std::vector<notification_store::record>{sent});
+
+  // A console notification with every field set round-trips.
+  auto console = make_notification("n2", "ada@example.org", 4000, "sla_breach");
+  console.channel = "console";
+  console.status = "skipped";
+  console.error = "no Telegram chat";
+  console.attempts = 0;
+  console.updated_at_ms = 4001;
+  EXPECT_FALSE(notes.open(console));
+  EXPECT_EQ(notes.open(console), std::optional<notification_store::record>{console});
+}
+
+TEST_P(StoreTest, NotificationsForUserNewestFirstWithLimit) {
+  auto s = open_migrated();
+  auto& notes = s->notifications();
+  EXPECT_TRUE(notes.for_user("ada@example.org", 10).empty());
+  // Created out of order; b and c in the same millisecond.
+  for (const auto& n : {make_notification("a", "ada@example.org", 1000),
+                        make_notification("c", "ada@example.org", 3000),
+                        make_notification("d", "ada@example.org", 4000),
+                        make_notification("b", "ada@example.org", 3000),
+                        make_notification("x", "bob@example.org", 5000),
+                        make_notification("y", "ada@example.org.evil", 5000)})
+    ASSERT_FALSE(notes.open(n)) << n.event_id;
+
+  EXPECT_EQ(event_ids(notes.for_user("ada@example.org", 10)), (strings{"d", "b", "c", "a"}));
+  EXPECT_EQ(event_ids(notes.for_user("ada@example.org", 2)), (strings{"d", "b"}));
+  EXPECT_EQ(event_ids(notes.for_user("ada@example.org", 1)), (strings{"d"}));
+  EXPECT_TRUE(notes.for_user("ada@example.org", 0).empty());
+  EXPECT_EQ(event_ids(notes.for_user("bob@example.org", 10)), (strings{"x"}));
+  EXPECT_TRUE(notes.for_user("nobody@example.org", 10).empty());
+  // Updating does not reorder (ordered by creation).
+  notes.update("a", "sent", 1, "", 9000);
+  EXPECT_EQ(event_ids(notes.for_user("ada@example.org", 10)), (strings{"d", "b", "c", "a"}));
+}
+
+// -- Telegram link tokens -----------------------------------------------------------------
+
+TEST_P(StoreTest, TelegramLinkTokenIsConsumedOnceAndExpires) {
+  auto s = open_migrated();
+  auto& links = s->telegram_links();
+  links.create("tok-a", "ada@example.org", 1000);
+  links.create("tok-b", "bob@example.org", 2000);
+  links.create("tok-old", "ada@example.org", 500);
+
+  EXPECT_FALSE(links.consume("unknown", 0));
+  EXPECT_FALSE(links.consume("TOK-A", 0)) << "tokens match exactly";
+  EXPECT_FALSE(links.consume("tok-old", 501)) << "created before valid_after: expired";
+  EXPECT_FALSE(links.consume("tok-b", 2001));
+  EXPECT_EQ(links.consume("tok-b", 2000), optional_text{"bob@example.org"}) << "inclusive";
+  EXPECT_FALSE(links.consume("tok-b", 0)) << "a token works once";
+  EXPECT_EQ(links.consume("tok-a", 1000), optional_text{"ada@example.org"});
+  EXPECT_FALSE(links.consume("tok-a", 1000));
+  // An expired-looking attempt does not consume it: still usable with a valid window.
+  EXPECT_EQ(links.consume("tok-old", 0), optional_text{"ada@example.org"});
+  EXPECT_FALSE(links.consume("tok-old", 0));
+  // A user may hold several tokens.
+  links.create("tok-a2", "ada@example.org", 3000);
+  EXPECT_EQ(links.consume("tok-a2", 0), optional_text{"ada@example.org"});
+  // The same token cannot be created twice.
+  EXPECT_THROW(links.create("tok-a", "bob@example.org", 4000), std::runtime_error);
+  EXPECT_FALSE(links.consume("tok-a", 0)) << "still the used one";
+}
+
 // -- concurrency ------------------------------------------------------------------------
 
 constexpr int concurrent_sessions = 32;
@@ -1039,6 +1376,105 @@ TEST_P(StoreTest, ConcurrentCreatesOfOneUserHaveExactlyOneWinner) {
   }
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(sessions[0]->users().list().size(), 1u);
+}
+
+// Runs `f(session, i)` on `n` sessions at once; returns what each returned, or "error: ...".
+template <class F>
+std::vector<std::string> run_concurrently(std::vector<std::unique_ptr<store_session>>& sessions,
+                                          F f) {
+  const auto n = static_cast<std::ptrdiff_t>(sessions.size());
+  std::vector<std::string> results(sessions.size());
+  std::latch start{n};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < sessions.size(); ++i)
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      try {
+        results[i] = f(*sessions[i], static_cast<int>(i));
+      } catch (const std::exception& e) {
+        results[i] = std::string{"error: "} + e.what();
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  return results;
+}
+
+TEST_P(StoreTest, ConcurrentRecordsOfOneEventHaveExactlyOneWinner) {
+  open_migrated();
+  constexpr int n = 16;
+  std::vector<std::unique_ptr<store_session>> sessions;
+  for (int i = 0; i < n; ++i)
+    sessions.push_back(open());
+  auto results = run_concurrently(sessions, [](store_session& s, int i) -> std::string {
+    auto st = make_state("ada@example.org", "LIRF", "high", 10, 100 + i, 1000, 1000);
+    return s.alerts().record("same-event", "ada@example.org", "LIRF", st,
+                             "output-" + std::to_string(i), 1000 + i)
+               ? "true"
+               : "false";
+  });
+  int winner = -1;
+  int wins = 0;
+  for (int i = 0; i < n; ++i) {
+    if (results[i] == "true") {
+      ++wins;
+      winner = i;
+    } else {
+      EXPECT_EQ(results[i], "false") << "session " << i;
+    }
+  }
+  ASSERT_EQ(wins, 1);
+  // The winner's output and state, nobody else's.
+  auto& alerts = sessions[0]->alerts();
+  EXPECT_EQ(alerts.processed("same-event"), optional_text{"output-" + std::to_string(winner)});
+  EXPECT_EQ(alerts.find("ada@example.org", "LIRF"),
+            make_state("ada@example.org", "LIRF", "high", 10, 100 + winner, 1000, 1000));
+}
+
+TEST_P(StoreTest, ConcurrentOpensOfOneNotificationHaveExactlyOneWinner) {
+  open_migrated();
+  constexpr int n = 16;
+  std::vector<std::unique_ptr<store_session>> sessions;
+  for (int i = 0; i < n; ++i)
+    sessions.push_back(open());
+  auto results = run_concurrently(sessions, [](store_session& s, int i) -> std::string {
+    auto existing =
+        s.notifications().open(make_notification("same", "ada@example.org", 1000 + i));
+    return existing ? "existing " + std::to_string(existing->created_at_ms) : "new";
+  });
+  int winner = -1;
+  for (int i = 0; i < n; ++i) {
+    if (results[i] == "new") {
+      EXPECT_EQ(winner, -1) << "second winner: session " << i;
+      winner = i;
+    }
+  }
+  ASSERT_NE(winner, -1);
+  for (int i = 0; i < n; ++i) {
+    if (i != winner) {
+      EXPECT_EQ(results[i], "existing " + std::to_string(1000 + winner)) << "session " << i;
+    }
+  }
+}
+
+TEST_P(StoreTest, ConcurrentConsumesOfOneLinkTokenHaveExactlyOneWinner) {
+  open_migrated();
+  constexpr int n = 16;
+  std::vector<std::unique_ptr<store_session>> sessions;
+  for (int i = 0; i < n; ++i)
+    sessions.push_back(open());
+  sessions[0]->telegram_links().create("tok", "ada@example.org", 1000);
+  auto results = run_concurrently(sessions, [](store_session& s, int) -> std::string {
+    return s.telegram_links().consume("tok", 0).value_or("none");
+  });
+  int wins = 0;
+  for (int i = 0; i < n; ++i) {
+    if (results[i] == "ada@example.org")
+      ++wins;
+    else
+      EXPECT_EQ(results[i], "none") << "session " << i;
+  }
+  EXPECT_EQ(wins, 1);
 }
 
 // -- unavailability ---------------------------------------------------------------------

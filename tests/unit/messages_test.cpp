@@ -126,6 +126,11 @@ TEST_F(messages_test, interest_query_average_and_traffic_event_round_trip) {
   fw::traffic_event e{"e-1", "a@b.io", "LIRF", 42, std::int64_t{40}, std::int64_t{5}, 100, 200};
   EXPECT_EQ(caf_round_trip(e), e);
   EXPECT_EQ(json_round_trip(e), e);
+  fw::alert_notice n{"n-1", "a@b.io", "LIRF", "firing",
+                     "The number of flights (42) exceeded the high threshold of 40.", 42, 40,
+                     1795319979560};
+  EXPECT_EQ(caf_round_trip(n), n);
+  EXPECT_EQ(json_round_trip(n), n);
 }
 
 TEST_F(messages_test, json_with_missing_field_is_rejected) {
@@ -139,10 +144,11 @@ TEST_F(messages_test, json_with_missing_field_is_rejected) {
 TEST_F(messages_test, every_type_of_the_block_is_announced) {
   // The block covers pong, component_health, user, std::vector<user>, command_reply,
   // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
-  // flight_average, traffic_event and the local-only bridge_task and db_task.
+  // flight_average, traffic_event, alert_notice and the local-only bridge_task and
+  // db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 14u);
+  EXPECT_EQ(last - first, 15u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
 }
 
