@@ -108,6 +108,7 @@ const std::vector<std::pair<std::string, std::string>>& role_prefixes() {
   static const std::vector<std::pair<std::string, std::string>> prefixes{
     {"/user-manager", "user-manager"},
     {"/data-collector", "data-collector"},
+    {"/notifier", "notifier"},
     {"/sla-detector", "sla-watchdog"},
   };
   return prefixes;

@@ -97,8 +97,22 @@ using alert_evaluator_actor = role_actor::extend<
   // notice is published, so the event is acknowledged only then.
   caf::replies_to<topic_event_atom, std::string, std::string>::with<void>>;
 
-/// notifier role: consumes to-notifier and sla_breach, sends Telegram messages.
-using notifier_actor = role_actor;
+/// notifier role: consumes to-notifier and sla_breach, sends Telegram messages (or log
+/// lines when no bot token is configured) and records every notification.
+using notifier_actor = role_actor::extend<
+  // A to-notifier or sla_breach event; answered once its notification is recorded as
+  // sent, failed or skipped, so the event is acknowledged only then.
+  caf::replies_to<topic_event_atom, std::string, std::string>::with<void>,
+  // GET /notifier/notifications/<email> (email, limit): newest first.
+  caf::replies_to<list_notifications_atom, std::string, std::int64_t>::with<
+    std::vector<notification>>>;
+
+/// A Telegram sender of the notifier (detached: libcurl and its waits block). Keeps
+/// Telegram's rate limits (shared by all senders), waits out 429s, retries server errors
+/// with backoff up to telegram.max_attempts.
+using telegram_sender_actor = caf::typed_actor<
+  // (chat id, HTML text) -> how it ended.
+  caf::replies_to<send_atom, std::int64_t, std::string>::with<delivery_result>>;
 
 /// sla-watchdog role (prefix /sla-detector): samples Prometheus, produces sla_breach.
 using sla_watchdog_actor = role_actor;

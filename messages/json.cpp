@@ -161,6 +161,20 @@ void from_json(const nlohmann::json& j, alert_notice& x) {
   x.created_at_ms = j.value("created_at_ms", std::int64_t{0});
 }
 
+void to_json(nlohmann::json& j, const notification& x) {
+  j = nlohmann::json{{"event_id", x.event_id},
+                     {"user_email", x.user_email},
+                     {"airport_code", opt(x.airport_code)},
+                     {"kind", x.kind},
+                     {"channel", x.channel},
+                     {"text", x.text},
+                     {"status", x.status},
+                     {"error", opt(x.error)},
+                     {"attempts", x.attempts},
+                     {"created_at_ms", x.created_at_ms},
+                     {"updated_at_ms", x.updated_at_ms}};
+}
+
 std::string error_body(std::string_view error, std::string_view message) {
   return nlohmann::json{{"error", error}, {"message", message}}.dump(
     -1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -42,6 +42,8 @@ void from_json(const nlohmann::json& j, traffic_event& x);
 void to_json(nlohmann::json& j, const alert_notice& x);
 void from_json(const nlohmann::json& j, alert_notice& x);
 
+void to_json(nlohmann::json& j, const notification& x);
+
 /// `{"error": "<error>", "message": "<message>"}`, the body of every error response.
 std::string error_body(std::string_view error, std::string_view message);
 /// `{"message": "<message>"}`, the seed's body for a successful command.

@@ -195,6 +195,43 @@ typename Inspector::result_type inspect(Inspector& f, alert_notice& x) {
            x.kind, x.condition, x.flight_count, x.threshold, x.created_at_ms);
 }
 
+/// How one Telegram delivery ended, after the sender's retries: status "sent", "failed"
+/// or "blocked" (the bot was blocked: the chat must not be used again).
+struct delivery_result {
+  std::string status;
+  std::int64_t attempts = 0;
+  std::string error; // why it failed; never holds the bot token
+  friend bool operator==(const delivery_result&, const delivery_result&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_result& x) {
+  return f(caf::meta::type_name("fw.delivery_result"), x.status, x.attempts, x.error);
+}
+
+/// One notification as GET /notifier/notifications/<email> lists it.
+struct notification {
+  std::string event_id;
+  std::string user_email;
+  std::string airport_code;
+  std::string kind;    // firing, repeat, resolved, sla_breach
+  std::string channel; // telegram or console
+  std::string text;
+  std::string status;  // pending, sent, failed, skipped
+  std::string error;
+  std::int64_t attempts = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  friend bool operator==(const notification&, const notification&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification& x) {
+  return f(caf::meta::type_name("fw.notification"), x.event_id, x.user_email, x.airport_code,
+           x.kind, x.channel, x.text, x.status, x.error, x.attempts, x.created_at_ms,
+           x.updated_at_ms);
+}
+
 /// Work for a storage worker: `run` executes on the worker's own thread with its open
 /// session; `operation` names it for the store latency metric. Local only.
 struct db_task {

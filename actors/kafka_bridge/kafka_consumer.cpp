@@ -29,6 +29,7 @@ struct kafka_consumer::shared {
   // Poll thread only.
   std::set<std::int32_t> paused;
   std::string last_message_error;
+  int commits_in_flight = 0;
 
   explicit shared(consumer_options o)
     : opts(std::move(o)), tracker(opts.max_in_flight) {
@@ -41,8 +42,11 @@ struct kafka_consumer::shared {
     return list;
   }
 
-  /// Commits what acknowledgements made committable; `async` except when closing.
-  void commit(bool async) {
+  /// Commits (asynchronously) what acknowledgements made committable; one commit at a
+  /// time, so they do not pile up while the broker is away.
+  void commit() {
+    if (commits_in_flight > 0)
+      return;
     std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
     {
       std::lock_guard guard{mtx};
@@ -54,8 +58,10 @@ struct kafka_consumer::shared {
     for (const auto& [partition, offset] : offsets)
       rd_kafka_topic_partition_list_add(list.get(), opts.topic.c_str(), partition)->offset =
         offset;
-    auto err = rd_kafka_commit(rk, list.get(), async ? 1 : 0);
-    if (err)
+    auto err = rd_kafka_commit(rk, list.get(), 1);
+    if (!err)
+      ++commits_in_flight;
+    else
       log::warn("topics", "committing offsets of ", opts.topic, " (group ", opts.group,
                 ") failed: ", error_text(err), "; they are delivered again after a restart");
   }
@@ -94,17 +100,16 @@ struct kafka_consumer::shared {
       opts.lag->Set(0);
       return;
     }
-    if (rd_kafka_committed(rk, assignment.get(), 1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rd_kafka_committed(rk, assignment.get(), 500) != RD_KAFKA_RESP_ERR_NO_ERROR)
       return;
     std::int64_t lag = 0;
     for (int i = 0; i < assignment->cnt; ++i) {
       const auto& tp = assignment->elems[i];
+      // Asked, not the cached value: a paused partition fetches nothing that would update it.
       std::int64_t low = RD_KAFKA_OFFSET_INVALID;
       std::int64_t high = RD_KAFKA_OFFSET_INVALID;
-      rd_kafka_get_watermark_offsets(rk, tp.topic, tp.partition, &low, &high);
-      if (high < 0 || low < 0)
-        if (rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 1000))
-          return;
+      if (rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 500))
+        return;
       auto committed = tp.offset >= 0 ? tp.offset : low;
       lag += std::max<std::int64_t>(0, high - committed);
     }
@@ -126,6 +131,15 @@ struct kafka_consumer::shared {
     std::string payload{static_cast<const char*>(msg->payload), msg->len};
     std::lock_guard guard{mtx};
     return tracker.add(msg->partition, msg->offset, std::move(payload));
+  }
+
+  /// Whether a broker answers a metadata request within half a second.
+  bool broker_answers() {
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, nullptr, &md, 500) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return false;
+    rd_kafka_metadata_destroy(md);
+    return true;
   }
 
   bool full() {
@@ -187,9 +201,13 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     for (const auto& [partition, offset] : offsets)
       rd_kafka_topic_partition_list_add(list.get(), s->opts.topic.c_str(), partition)->offset =
         offset;
-    if (auto e = rd_kafka_commit(rk, list.get(), 0))
+    // Asynchronous: librdkafka finishes outstanding commits before it rejoins or leaves,
+    // and a synchronous one could block for long without a broker.
+    if (auto e = rd_kafka_commit(rk, list.get(), 1))
       log::warn("topics", "committing offsets of ", s->opts.topic, " on revocation failed: ",
                 error_text(e));
+    else
+      ++s->commits_in_flight;
   }
   if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
     log::warn("topics", "rebalance of group ", s->opts.group, " failed: ", error_text(err));
@@ -208,6 +226,8 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
                void* opaque) {
   auto* s = static_cast<kafka_consumer::shared*>(opaque);
+  if (s->commits_in_flight > 0)
+    --s->commits_in_flight;
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     log::warn("topics", "commit of ", s->opts.topic, " (group ", s->opts.group,
               ") failed: ", error_text(err));
@@ -219,6 +239,45 @@ void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
              rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err)), ": ", reason);
 }
 
+/// Stopping: commits what was acknowledged and leaves the group (the revocation commits
+/// the rest), within close_timeout, then destroys the handle. Without a broker there is
+/// nothing to leave, and librdkafka's destroy then waits up to session.timeout.ms for
+/// commits in flight: the end is reported first, so shutdown does not wait for that.
+void close_consumer(const std::shared_ptr<kafka_consumer::shared>& s) {
+  s->commit();
+  bool closed = false;
+  if (!s->broker_answers()) {
+    log::warn("topics", "no Kafka broker answers: the consumer of ", s->opts.topic,
+              " (group ", s->opts.group, ") stops without leaving the group; records "
+              "acknowledged since its last commit will be delivered again");
+  } else {
+    auto* queue = rd_kafka_queue_new(s->rk);
+    if (auto* err = rd_kafka_consumer_close_queue(s->rk, queue)) {
+      log::warn("topics", "closing the consumer of ", s->opts.topic, ": ",
+                rd_kafka_error_string(err));
+      rd_kafka_error_destroy(err);
+    } else {
+      auto deadline = clock_type::now() + s->opts.close_timeout;
+      while (!(closed = rd_kafka_consumer_closed(s->rk)) && clock_type::now() < deadline)
+        rd_kafka_queue_poll_callback(queue, 50);
+      if (!closed)
+        log::warn("topics", "the consumer of ", s->opts.topic, " (group ", s->opts.group,
+                  ") did not close within ", s->opts.close_timeout.count(),
+                  " ms; records acknowledged since its last commit will be delivered again");
+    }
+    rd_kafka_queue_destroy(queue);
+  }
+  if (s->opts.lag)
+    s->opts.lag->Set(0);
+  if (!closed && s->hooks.stopped)
+    s->hooks.stopped();
+  rd_kafka_destroy_flags(s->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  s->rk = nullptr;
+  s->done = true;
+  if (closed && s->hooks.stopped)
+    s->hooks.stopped();
+}
+
 // Records handed over per wake-up of the owner, at most.
 constexpr int batch_limit = 256;
 
@@ -226,7 +285,7 @@ void poll_loop(std::shared_ptr<kafka_consumer::shared> s) {
   auto next_lag = clock_type::now() + s->opts.lag_interval;
   while (!s->stop_requested.load()) {
     s->apply_pauses();
-    s->commit(true);
+    s->commit();
     if (clock_type::now() >= next_lag) {
       s->update_lag();
       next_lag = clock_type::now() + s->opts.lag_interval;
@@ -243,18 +302,7 @@ void poll_loop(std::shared_ptr<kafka_consumer::shared> s) {
     if (added && s->hooks.records)
       s->hooks.records();
   }
-  // Stopping: commit what was acknowledged, leave the group (the revocation commits the
-  // rest), destroy.
-  s->commit(false);
-  if (auto err = rd_kafka_consumer_close(s->rk))
-    log::warn("topics", "closing the consumer of ", s->opts.topic, ": ", error_text(err));
-  rd_kafka_destroy(s->rk);
-  s->rk = nullptr;
-  if (s->opts.lag)
-    s->opts.lag->Set(0);
-  s->done = true;
-  if (s->hooks.stopped)
-    s->hooks.stopped();
+  close_consumer(s);
 }
 
 } // namespace

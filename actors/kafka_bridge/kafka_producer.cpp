@@ -20,6 +20,7 @@ struct kafka_producer::shared {
   producer_hooks hooks;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> done{false};
+  std::atomic<bool> probe_now{false};
 
   mutable std::mutex mtx;  // guards rk against its destruction, and the health fields
   rd_kafka_t* rk = nullptr;
@@ -121,8 +122,10 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     std::lock_guard guard{s->mtx};
     s->last_error = reason;
   }
+  // Every known broker disconnected: the probe tells at once whether one still answers
+  // (a bootstrap connection closing while the real one opens is no outage).
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-    s->set_ready(false, "no Kafka broker reachable at " + s->opts.brokers + ": " + reason);
+    s->probe_now = true;
 }
 
 void poll_loop(std::shared_ptr<kafka_producer::shared> s) {
@@ -132,7 +135,7 @@ void poll_loop(std::shared_ptr<kafka_producer::shared> s) {
     s->hand_over();
     s->update_gauges();
     auto now = clock_type::now();
-    if (now >= next_probe) {
+    if (now >= next_probe || s->probe_now.exchange(false)) {
       s->probe();
       bool ready;
       {

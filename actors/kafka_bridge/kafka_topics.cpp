@@ -321,6 +321,7 @@ caf::result<void> subscribe(topics_actor* self, const std::string& topic,
   opts.max_in_flight = st.cfg.max_in_flight;
   opts.properties = st.cfg.properties;
   opts.lag_interval = st.cfg.lag_interval;
+  opts.close_timeout = st.cfg.shutdown_timeout * 3 / 4; // done before the actor gives up
   auto lag_labels = st.labels(topic);
   lag_labels.emplace("group", group);
   opts.lag = &st.lag->Add(lag_labels);

@@ -102,8 +102,8 @@ bool offset_tracker::ack(std::int32_t partition, std::uint64_t generation,
   auto* e = find_entry(*p, offset);
   if (!e || e->st == state::acked || e->st == state::queued)
     return false;
-  if (e->st == state::failed)
-    --p->failed; // a late answer of the first delivery of a failed record
+  if (e->failed_before)
+    --p->failed;
   e->st = state::acked;
   --outstanding_;
   while (!p->entries.empty() && p->entries.front().st == state::acked) {
@@ -124,7 +124,10 @@ unsigned offset_tracker::fail(std::int32_t partition, std::uint64_t generation,
   if (!e || e->st != state::out)
     return 0;
   e->st = state::failed;
-  ++p->failed;
+  if (!e->failed_before) {
+    e->failed_before = true;
+    ++p->failed;
+  }
   return e->attempts;
 }
 
@@ -137,7 +140,6 @@ std::optional<record> offset_tracker::retry(std::int32_t partition, std::uint64_
   if (!e || e->st != state::failed)
     return std::nullopt;
   e->st = state::out;
-  --p->failed;
   ++e->attempts;
   return record{partition, generation, offset, e->payload, e->attempts};
 }

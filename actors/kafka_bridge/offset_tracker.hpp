@@ -58,8 +58,9 @@ public:
   /// The subscriber acknowledged the record. False when it is unknown (revoked).
   bool ack(std::int32_t partition, std::uint64_t generation, std::int64_t offset);
   /// The subscriber failed the record (error or timeout): it waits for redelivery, and
-  /// its partition hands out nothing newer until it is acknowledged. Returns how often it
-  /// was delivered so far, or 0 when it is unknown (revoked).
+  /// its partition hands out nothing newer until it is acknowledged (after however many
+  /// redeliveries). Returns how often it was delivered so far, or 0 when it is unknown
+  /// (revoked).
   unsigned fail(std::int32_t partition, std::uint64_t generation, std::int64_t offset);
   /// Takes a failed record out again for redelivery; nullopt when it is gone (revoked).
   std::optional<record> retry(std::int32_t partition, std::uint64_t generation,
@@ -90,6 +91,7 @@ private:
     std::string payload;
     state st = state::queued;
     unsigned attempts = 0;
+    bool failed_before = false; // blocks its partition until acknowledged
   };
 
   struct partition_state {
@@ -98,7 +100,7 @@ private:
     std::int64_t next_offset = -1;  // after the newest record seen; -1: none yet
     std::int64_t commit_offset = -1; // next offset to read once committed; -1: none
     bool commit_dirty = false;
-    std::size_t failed = 0;
+    std::size_t failed = 0;          // entries failed and not acknowledged since
   };
 
   partition_state* find(std::int32_t partition, std::uint64_t generation);

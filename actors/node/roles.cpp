@@ -4,6 +4,7 @@
 #include "actors/common/topic_broker.hpp"
 #include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/data_collector/data_collector.hpp"
+#include "actors/notifier/notifier.hpp"
 #include "actors/user_manager/user_manager.hpp"
 #include "gateway/gateway_role.hpp"
 #include "persistence/storage_service.hpp"
@@ -16,9 +17,6 @@ namespace fw {
 namespace {
 
 // Roles whose own behaviour is not built yet: they answer ping and health.
-struct notifier_tag {
-  static constexpr const char* name = "notifier";
-};
 struct sla_watchdog_tag {
   static constexpr const char* name = "sla-watchdog";
 };
@@ -30,7 +28,7 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
     {"user-manager", spawn_user_manager},
     {"data-collector", spawn_data_collector},
     {"alert-evaluator", spawn_alert_evaluator},
-    {"notifier", spawn_basic_role<notifier_tag>},
+    {"notifier", spawn_notifier},
     {"sla-watchdog", spawn_basic_role<sla_watchdog_tag>},
     {"gateway", spawn_gateway},
   };

@@ -131,6 +131,13 @@ TEST_F(messages_test, interest_query_average_and_traffic_event_round_trip) {
                      1795319979560};
   EXPECT_EQ(caf_round_trip(n), n);
   EXPECT_EQ(json_round_trip(n), n);
+  fw::delivery_result d{"failed", 5, "Telegram answered HTTP 502"};
+  EXPECT_EQ(caf_round_trip(d), d);
+  fw::notification note{"n-1:firing", "a@b.io", "LIRF", "firing", "telegram", "text",
+                        "sent", "", 1, 10, 20};
+  std::vector<fw::notification> notes{note};
+  EXPECT_EQ(caf_round_trip(notes), notes);
+  EXPECT_TRUE(nlohmann::json(note).at("error").is_null());
 }
 
 TEST_F(messages_test, json_with_missing_field_is_rejected) {
@@ -144,11 +151,11 @@ TEST_F(messages_test, json_with_missing_field_is_rejected) {
 TEST_F(messages_test, every_type_of_the_block_is_announced) {
   // The block covers pong, component_health, user, std::vector<user>, command_reply,
   // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
-  // flight_average, traffic_event, alert_notice and the local-only bridge_task and
-  // db_task.
+  // flight_average, traffic_event, alert_notice, delivery_result, notification,
+  // std::vector<notification> and the local-only bridge_task and db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 15u);
+  EXPECT_EQ(last - first, 18u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
 }
 

@@ -1,0 +1,304 @@
+#include "actors/notifier/notifier.hpp"
+
+#include "actors/common/exceptions.hpp"
+#include "actors/common/log.hpp"
+#include "actors/common/subscription.hpp"
+#include "actors/common/text.hpp"
+#include "actors/common/topic_broker.hpp"
+#include "actors/notifier/notification_text.hpp"
+#include "actors/notifier/telegram_sender.hpp"
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "messages/json.hpp"
+#include "persistence/db_call.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/sec.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <functional>
+
+namespace fw {
+
+namespace {
+
+/// Telegram senders: deliveries to different chats proceed side by side.
+constexpr unsigned sender_count = 4;
+constexpr std::int64_t max_history = 500;
+
+struct notifier_state {
+  static constexpr const char* name = "notifier";
+  node_context_ptr ctx;
+  std::vector<telegram_sender_actor> senders;
+  size_t next_sender = 0;
+  prometheus::Family<prometheus::Counter>* sent = nullptr;
+
+  bool telegram() const {
+    return !ctx->cfg.telegram.bot_token.empty();
+  }
+  caf::actor storage() const {
+    return ctx->directory->get("storage");
+  }
+  std::chrono::milliseconds store_timeout() const {
+    return ctx->cfg.storage.timeout;
+  }
+  void count(const std::string& channel, const std::string& status) {
+    auto labels = ctx->metrics->labels("notifier");
+    labels.emplace("channel", channel);
+    labels.emplace("status", status);
+    sent->Add(labels).Increment();
+  }
+};
+
+using notifier_impl = notifier_actor::extend<caf::reacts_to<subscribe_atom>>;
+using self_pointer = notifier_impl::stateful_pointer<notifier_state>;
+/// Called once with nothing (done: acknowledge) or the error that keeps the event unacked.
+using done_fn = std::function<void(caf::error)>;
+
+std::int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Records the final status of a notification, counts it, and acknowledges.
+void finish(self_pointer self, notification_store::record rec, std::string status,
+            std::int64_t attempts, std::string error, done_fn done) {
+  auto& st = self->state;
+  db_call<bool>(
+    self, st.storage(), st.store_timeout(), "update_notification",
+    [event_id = rec.event_id, status, attempts, error](store_session& s) {
+      s.notifications().update(event_id, status, attempts, error, unix_ms());
+      return true;
+    },
+    [self, rec, status, error, done](caf::expected<bool> stored) {
+      if (!stored) {
+        done(stored.error());
+        return;
+      }
+      self->state.count(rec.channel, status);
+      if (status != "sent")
+        log::warn(notifier_state::name, "notification ", rec.event_id, " to ", rec.user_email,
+                  " ", status, ": ", error);
+      done({});
+    });
+}
+
+/// Sends over Telegram to the user's chat; a chat that blocked the bot is marked inactive.
+void send_telegram(self_pointer self, notification_store::record rec, std::string html,
+                   std::int64_t chat_id, done_fn done) {
+  auto& st = self->state;
+  auto sender = st.senders[st.next_sender++ % st.senders.size()];
+  const auto& tg = st.ctx->cfg.telegram;
+  // Every attempt may take the API timeout plus a backoff of up to 30 s.
+  const auto timeout = (tg.timeout + std::chrono::seconds{31}) * tg.max_attempts;
+  self->request(sender, timeout, send_atom::value, chat_id, std::move(html))
+    .then(
+      [self, rec, chat_id, done](delivery_result& r) {
+        if (r.status != "blocked") {
+          finish(self, rec, r.status, r.attempts, r.error, done);
+          return;
+        }
+        db_call<bool>(
+          self, self->state.storage(), self->state.store_timeout(), "mark_chat_inactive",
+          [chat_id](store_session& s) {
+            s.users().mark_chat_inactive(chat_id);
+            return true;
+          },
+          [self, rec, r, done](caf::expected<bool>) {
+            finish(self, rec, "failed", r.attempts, "chat inactive: " + r.error, done);
+          });
+      },
+      [done](caf::error& err) { done(err); });
+}
+
+/// Looks up the user's chat, then delivers on the configured channel.
+void deliver(self_pointer self, notification_store::record rec, notifier::text text,
+             done_fn done) {
+  auto& st = self->state;
+  if (!st.telegram()) {
+    log::info(notifier_state::name, "to ", rec.user_email, ": ", text.plain);
+    finish(self, std::move(rec), "sent", 1, {}, std::move(done));
+    return;
+  }
+  auto users = st.ctx->directory->get("user-manager");
+  if (!users) {
+    done(make_error(ec::unavailable, "role user-manager is not running"));
+    return;
+  }
+  self->request(users, st.store_timeout() + std::chrono::seconds{1}, get_user_atom::value,
+                rec.user_email)
+    .then(
+      [self, rec, text, done](user& u) {
+        if (!u.telegram_chat_id) {
+          finish(self, rec, "skipped", 0, "no active Telegram chat linked", done);
+          return;
+        }
+        send_telegram(self, rec, text.html, *u.telegram_chat_id, done);
+      },
+      [self, rec, done](caf::error& err) {
+        if (code_of(err) == ec::not_found && err.category() == ec_category)
+          finish(self, rec, "skipped", 0, "no such user", done);
+        else
+          done(err);
+      });
+}
+
+/// Notifies one recipient of one event, at most once per event id.
+void notify(self_pointer self, notification_store::record rec, notifier::text text,
+            done_fn done) {
+  auto& st = self->state;
+  rec.channel = st.telegram() ? "telegram" : "console";
+  rec.text = st.telegram() ? text.html : text.plain;
+  rec.status = "pending";
+  rec.created_at_ms = rec.updated_at_ms = unix_ms();
+  db_call<std::optional<notification_store::record>>(
+    self, st.storage(), st.store_timeout(), "open_notification",
+    [rec](store_session& s) { return s.notifications().open(rec); },
+    [self, rec, text, done](caf::expected<std::optional<notification_store::record>> seen) {
+      if (!seen) {
+        done(seen.error());
+        return;
+      }
+      if (*seen && (*seen)->status != "pending") {
+        done({}); // notified before: a redelivery
+        return;
+      }
+      deliver(self, rec, text, done);
+    });
+}
+
+/// Runs `steps` one after another, then answers the event.
+void run_all(self_pointer self, std::shared_ptr<std::vector<std::function<void(done_fn)>>> steps,
+             size_t i, caf::response_promise rp) {
+  if (i == steps->size()) {
+    rp.deliver(caf::unit);
+    return;
+  }
+  (*steps)[i]([self, steps, i, rp](caf::error err) mutable {
+    if (err)
+      rp.deliver(std::move(err));
+    else
+      run_all(self, steps, i + 1, rp);
+  });
+}
+
+caf::result<void> on_event(self_pointer self, const std::string& topic,
+                           const std::string& payload) {
+  auto steps = std::make_shared<std::vector<std::function<void(done_fn)>>>();
+  try {
+    auto j = nlohmann::json::parse(payload);
+    if (topic == topic_sla_breach) {
+      auto text = notifier::breach_text(j);
+      // Breach events carry an event_id once produced by the watchdog; older payloads
+      // are identified by their content.
+      auto id = j.value("event_id", j.value("metric", std::string{}) + "@"
+                                      + std::to_string(j.value("timestamp", 0.0)));
+      for (const auto& admin : self->state.ctx->cfg.notifier.admins) {
+        notification_store::record rec;
+        rec.event_id = id + ":" + admin;
+        rec.user_email = admin;
+        rec.kind = "sla_breach";
+        steps->push_back([self, rec, text](done_fn done) { notify(self, rec, text, done); });
+      }
+    } else {
+      auto notice = j.get<alert_notice>();
+      notification_store::record rec;
+      rec.event_id = notice.event_id;
+      rec.user_email = notice.user_email;
+      rec.airport_code = notice.airport_code;
+      rec.kind = notice.kind;
+      auto text = notifier::alert_text(notice);
+      steps->push_back([self, rec, text](done_fn done) { notify(self, rec, text, done); });
+    }
+  } catch (const std::exception& e) {
+    log::error(notifier_state::name, "dropping a malformed ", topic, " event: ", e.what());
+    return caf::unit;
+  }
+  caf::response_promise rp = self->make_response_promise();
+  run_all(self, steps, 0, rp);
+  return rp;
+}
+
+notification to_message(notification_store::record r) {
+  return {std::move(r.event_id), std::move(r.user_email), std::move(r.airport_code),
+          std::move(r.kind),     std::move(r.channel),    std::move(r.text),
+          std::move(r.status),   std::move(r.error),      r.attempts,
+          r.created_at_ms,       r.updated_at_ms};
+}
+
+notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr ctx) {
+  log_exceptions(self, notifier_state::name);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  auto& registry = st.ctx->metrics->registry();
+  st.sent = &prometheus::BuildCounter()
+               .Name("notifications_sent_total")
+               .Help("Notifications by channel (telegram, console) and final status")
+               .Register(registry);
+  auto* api_duration =
+    &prometheus::BuildHistogram()
+       .Name("telegram_api_duration_seconds")
+       .Help("Duration of Telegram sendMessage calls")
+       .Register(registry)
+       .Add(st.ctx->metrics->labels("notifier"),
+            prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                                                    10});
+  if (st.telegram()) {
+    auto limiter = std::make_shared<telegram_rate_limiter>(
+      telegram_rate_limiter::limits::from(st.ctx->cfg.telegram));
+    for (unsigned i = 0; i < sender_count; ++i) {
+      st.senders.push_back(spawn_telegram_sender(self->system(), st.ctx, limiter, api_duration));
+      self->link_to(st.senders.back());
+    }
+  }
+  const std::vector<std::string> topics{topic_to_notifier, topic_sla_breach};
+  self->set_down_handler([self, topics](const caf::down_msg&) {
+    keep_subscribed(self, self->state.ctx, topics, notifier_state::name);
+  });
+  keep_subscribed(self, st.ctx, topics, notifier_state::name);
+  return {
+    [self](ping_atom) { return self->state.ctx->make_pong(notifier_state::name); },
+    [](health_atom) { return component_health{notifier_state::name, true, {}}; },
+    [self](topic_event_atom, const std::string& topic, const std::string& payload) {
+      return on_event(self, topic, payload);
+    },
+    [self, topics](subscribe_atom) {
+      keep_subscribed(self, self->state.ctx, topics, notifier_state::name);
+    },
+    [self](list_notifications_atom, const std::string& email,
+           std::int64_t limit) -> caf::result<std::vector<notification>> {
+      if (limit < 1 || limit > max_history)
+        return make_error(ec::invalid_argument,
+                          "limit must be between 1 and " + std::to_string(max_history));
+      auto rp = self->make_response_promise<std::vector<notification>>();
+      db_call<std::vector<notification>>(
+        self, self->state.storage(), self->state.store_timeout(), "list_notifications",
+        [email = normalize_email(email), limit](store_session& s) {
+          std::vector<notification> out;
+          for (auto& r : s.notifications().for_user(email, limit))
+            out.push_back(to_message(std::move(r)));
+          return out;
+        },
+        [rp](caf::expected<std::vector<notification>> list) mutable {
+          if (list)
+            rp.deliver(std::move(*list));
+          else
+            rp.deliver(list.error());
+        });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_notifier(caf::actor_system& sys, const node_context_ptr& ctx) {
+  return caf::actor_cast<caf::actor>(sys.spawn(notifier_role, ctx));
+}
+
+} // namespace fw

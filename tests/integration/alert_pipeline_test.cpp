@@ -1,0 +1,180 @@
+// The alert pipeline end to end on one node with both fakes: OpenSky traffic above a
+// user's threshold gives exactly one Telegram message with the seed's sentence, continued
+// traffic gives none, and the return to normal gives one "back to normal". Telegram's
+// 429, 500 and 403 answers, the console channel without a bot token, and the
+// notification history.
+
+#include "tests/fakes/fake_opensky.hpp"
+#include "tests/fakes/fake_telegram.hpp"
+#include "tests/integration/node_process.hpp"
+#include "tests/support/net.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace {
+
+using namespace std::chrono_literals;
+using fw::test::fake_opensky;
+using fw::test::fake_telegram;
+using fw::test::http_get;
+using fw::test::http_request;
+using fw::test::node_process;
+using json = nlohmann::json;
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+constexpr std::int64_t chat = 5'000'000'001;
+
+class alert_pipeline : public ::testing::Test {
+protected:
+  void start(bool with_telegram, std::vector<std::pair<std::string, std::string>> extra = {}) {
+    std::vector<std::pair<std::string, std::string>> env{
+      {"FW_OPENSKY_BASE_URL", opensky.url()},
+      {"FW_OPENSKY_AUTH_URL", opensky.token_url()},
+      {"FW_COLLECTOR_INTERVAL", "300ms"},
+      {"FW_TELEGRAM_API_URL", telegram.url()},
+    };
+    if (with_telegram)
+      env.emplace_back("FW_TELEGRAM_BOT_TOKEN", telegram.token());
+    for (auto& e : extra)
+      env.push_back(std::move(e));
+    node = std::make_unique<node_process>(node_process::options{{}, std::move(env), true});
+  }
+
+  /// A user with a linked chat and an interest in LIRF with high_value 2.
+  void user_watching_lirf() {
+    auto base = node->url();
+    ASSERT_EQ(http_request("POST", base + "/user-manager/users",
+                           R"({"email":"anna@x.org","first_name":"Anna","last_name":"B"})",
+                           {"Idempotency-Key: u1"})
+                .status,
+              201);
+    ASSERT_EQ(http_request("POST", base + "/user-manager/users/telegram",
+                           json{{"email", "anna@x.org"}, {"telegram_chat_id", chat}}.dump())
+                .status,
+              200);
+    ASSERT_EQ(http_request("POST", base + "/data-collector/interests",
+                           R"({"email":"anna@x.org","airport_code":"LIRF","high_value":2})")
+                .status,
+              201);
+  }
+
+  /// `n` flights that arrived at LIRF one second ago.
+  void busy_lirf(int n) {
+    const auto now = unix_now();
+    for (int i = 0; i < n; ++i) {
+      char icao[7];
+      std::snprintf(icao, sizeof icao, "a%05d", i);
+      opensky.add_flight({icao, now - 3600, now - 1, "EDDF", "LIRF", "DLH" + std::to_string(i)});
+    }
+  }
+
+  json history() {
+    return json::parse(http_get(node->url() + "/notifier/notifications/anna@x.org").body);
+  }
+
+  fake_opensky opensky;
+  fake_telegram telegram;
+  std::unique_ptr<node_process> node;
+};
+
+TEST_F(alert_pipeline, busy_airport_gives_one_message_then_one_back_to_normal) {
+  busy_lirf(10);
+  // A 4 s window: the flights leave it a few seconds later, and traffic is back to 0.
+  start(true, {{"FW_COLLECTOR_WINDOW", "4s"}});
+  user_watching_lirf();
+  ASSERT_TRUE(telegram.wait_for_messages(1, 5s)) << node->process().output();
+  auto first = telegram.messages_to(chat);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_NE(first[0].plain_text.find(
+              "The number of flights (10) exceeded the high threshold of 2."),
+            std::string::npos)
+    << first[0].plain_text;
+  EXPECT_EQ(first[0].parse_mode, "HTML");
+
+  // Further collections while still busy: no new message.
+  const auto requests = opensky.flight_request_count();
+  ASSERT_TRUE(opensky.wait_for_flight_requests(requests + 4, 5s));
+  // Then the flights age out of the window: exactly one "back to normal".
+  ASSERT_TRUE(telegram.wait_for_messages(2, 10s)) << node->process().output();
+  std::this_thread::sleep_for(1s);
+  auto all = telegram.messages_to(chat);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_NE(all[1].plain_text.find("Back to normal"), std::string::npos) << all[1].plain_text;
+
+  auto h = history();
+  ASSERT_EQ(h.size(), 2u) << h.dump();
+  EXPECT_EQ(h[0]["kind"], "resolved");
+  EXPECT_EQ(h[1]["kind"], "firing");
+  EXPECT_EQ(h[1]["status"], "sent");
+  EXPECT_EQ(h[1]["channel"], "telegram");
+  auto metrics = http_get(node->url() + "/metrics").body;
+  EXPECT_NE(metrics.find(R"(alerts_fired_total{kind="firing",node="test-node",service="alert_evaluator"} 1)"),
+            std::string::npos)
+    << metrics;
+  EXPECT_NE(metrics.find(R"(notifications_sent_total{channel="telegram",node="test-node",service="notifier",status="sent"} 2)"),
+            std::string::npos);
+  EXPECT_EQ(node->process().output().find(telegram.token()), std::string::npos);
+}
+
+TEST_F(alert_pipeline, without_a_bot_token_notifications_go_to_the_log) {
+  busy_lirf(5);
+  start(false);
+  user_watching_lirf();
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] {
+      return node->process().output().find("to anna@x.org: Traffic alert at LIRF: The number "
+                                            "of flights (5) exceeded the high threshold of 2.")
+             != std::string::npos;
+    },
+    5s))
+    << node->process().output();
+  auto h = history();
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["channel"], "console");
+  EXPECT_EQ(h[0]["status"], "sent");
+  EXPECT_EQ(telegram.request_count(), 0u);
+}
+
+TEST_F(alert_pipeline, telegram_429_and_500_are_retried_until_delivered) {
+  busy_lirf(3);
+  telegram.rate_limit_next(1, 1);
+  telegram.fail_next(2, 500);
+  start(true);
+  const auto started = std::chrono::steady_clock::now();
+  user_watching_lirf();
+  ASSERT_TRUE(telegram.wait_for_messages(1, 10s)) << node->process().output();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1s); // waited as Telegram asked
+  EXPECT_EQ(telegram.calls().size(), 4u); // 429, 500, 500, 200
+  ASSERT_TRUE(fw::test::wait_until([&] { return history().size() == 1u; }, 3s));
+  auto h = history();
+  EXPECT_EQ(h[0]["status"], "sent");
+  EXPECT_EQ(h[0]["attempts"], 3); // waiting out the 429 is not a failed attempt
+}
+
+TEST_F(alert_pipeline, a_chat_that_blocked_the_bot_is_not_used_again) {
+  busy_lirf(3);
+  telegram.block_chat(chat);
+  start(true, {{"FW_COLLECTOR_WINDOW", "4s"}});
+  user_watching_lirf();
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] { return history().size() == 1u && history()[0]["status"] == "failed"; }, 5s))
+    << history().dump() << node->process().output();
+  EXPECT_EQ(telegram.calls().size(), 1u);
+  auto user = json::parse(http_get(node->url() + "/user-manager/users/anna@x.org").body);
+  EXPECT_TRUE(user["telegram_chat_id"].is_null()) << user.dump();
+  // The resolution later is not sent to the blocked chat.
+  ASSERT_TRUE(fw::test::wait_until([&] { return history().size() == 2u; }, 10s))
+    << history().dump();
+  EXPECT_EQ(history()[0]["status"], "skipped");
+  EXPECT_EQ(telegram.calls().size(), 1u);
+}
+
+} // namespace
