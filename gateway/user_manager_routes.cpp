@@ -2,6 +2,7 @@
 
 #include "gateway/route_helpers.hpp"
 #include "messages/json.hpp"
+#include "persistence/stores.hpp"
 
 #include <charconv>
 #include <limits>
@@ -94,6 +95,16 @@ void add_user_manager_routes(router& r, const route_services& svc) {
         [svc](request_context& c, reply_fn reply) {
           send_command(svc, c, std::move(reply), delete_user_atom::value, idempotency_key(c),
                        c.params.at("email"));
+        });
+  r.add(http::verb::post, "/user-manager/users/{email}/telegram-link", role,
+        [svc](request_context& c, reply_fn reply) {
+          auto lifetime = std::chrono::seconds{telegram_link_lifetime}.count();
+          answer<std::string>(
+            svc, role, c, std::move(reply), http::status::created,
+            [lifetime](const std::string& link) {
+              return nlohmann::json{{"link", link}, {"expires_in_seconds", lifetime}};
+            },
+            telegram_link_atom::value, c.params.at("email"));
         });
   r.add(http::verb::post, "/user-manager/users/telegram", role,
         [svc](request_context& c, reply_fn reply) {

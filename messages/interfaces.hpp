@@ -44,7 +44,10 @@ using user_manager_actor = role_actor::extend<
   // GET /users/<email>; error ec::not_found when absent.
   caf::replies_to<get_user_atom, std::string>::with<user>,
   // The seed's CheckUserExists, for other roles.
-  caf::replies_to<user_exists_atom, std::string>::with<bool>>;
+  caf::replies_to<user_exists_atom, std::string>::with<bool>,
+  // POST /users/<email>/telegram-link: a one-time deep link https://t.me/<bot>?start=<t>;
+  // ec::not_found for an unknown user, ec::unavailable without Telegram.
+  caf::replies_to<telegram_link_atom, std::string>::with<std::string>>;
 
 /// data-collector role (prefix /data-collector): interests, flights, OpenSky collection.
 using data_collector_actor = role_actor::extend<
@@ -105,7 +108,13 @@ using notifier_actor = role_actor::extend<
   caf::replies_to<topic_event_atom, std::string, std::string>::with<void>,
   // GET /notifier/notifications/<email> (email, limit): newest first.
   caf::replies_to<list_notifications_atom, std::string, std::int64_t>::with<
-    std::vector<notification>>>;
+    std::vector<notification>>,
+  // The bot's username (for deep links); ec::unavailable without a bot token.
+  caf::replies_to<bot_name_atom>::with<std::string>,
+  // From the update poller: the bot's username, as getMe reported it.
+  caf::reacts_to<bot_name_atom, std::string>,
+  // From the update poller: "/start <token>" arrived from this chat (token, chat id).
+  caf::replies_to<link_chat_atom, std::string, std::int64_t>::with<void>>;
 
 /// A Telegram sender of the notifier (detached: libcurl and its waits block). Keeps
 /// Telegram's rate limits (shared by all senders), waits out 429s, retries server errors

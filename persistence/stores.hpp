@@ -11,6 +11,7 @@
 
 #include "messages/types.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -204,6 +205,9 @@ public:
   /// The user's notifications, newest first, at most `limit`.
   virtual std::vector<record> for_user(const std::string& user_email, std::int64_t limit) = 0;
 };
+
+/// How long a Telegram deep-link token may be used.
+inline constexpr std::chrono::hours telegram_link_lifetime{1};
 
 /// One-time tokens for linking a Telegram chat through https://t.me/<bot>?start=<token>.
 class telegram_link_store {

@@ -14,7 +14,7 @@ std::string low_text(std::int64_t count, std::int64_t low) {
 
 std::string resolved_text(std::int64_t count, const std::string& previous_condition,
                           std::int64_t threshold) {
-  return "Back to normal: the number of flights (" + std::to_string(count) + ") is no longer "
+  return "The number of flights (" + std::to_string(count) + ") is no longer "
          + (previous_condition == "high" ? "above the high" : "below the low")
          + " threshold of " + std::to_string(threshold) + ".";
 }

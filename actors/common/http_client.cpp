@@ -37,6 +37,11 @@ size_t on_header(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
+/// libcurl's progress callback: a non-zero answer aborts the transfer.
+int on_progress(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+}
+
 } // namespace
 
 http_client::http_client() {
@@ -72,6 +77,11 @@ http_reply http_client::request(const std::string& method, const std::string& ur
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
+  if (cancel_) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, cancel_.get());
+  }
   if (method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else {
@@ -84,7 +94,7 @@ http_reply http_client::request(const std::string& method, const std::string& ur
   reply.elapsed = std::chrono::steady_clock::now() - started;
   curl_slist_free_all(header_list);
   if (rc != CURLE_OK) {
-    reply.error = curl_easy_strerror(rc);
+    reply.error = rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled" : curl_easy_strerror(rc);
     reply.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
     reply.body.clear();
     return reply;

@@ -3,6 +3,7 @@
 // Prometheus). One instance owns one curl handle and reuses its connections; it is not
 // thread-safe, so each worker thread has its own. Never logs: URLs may carry tokens.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -32,11 +33,18 @@ public:
                      const std::vector<std::string>& headers, const std::string& body,
                      std::chrono::milliseconds timeout);
 
+  /// While `*flag` is true every request in progress is abandoned within about a second
+  /// (error "cancelled"): lets a thread blocked in a long poll stop promptly.
+  void set_cancel_flag(std::shared_ptr<const std::atomic<bool>> flag) {
+    cancel_ = std::move(flag);
+  }
+
   /// Percent-encodes `value` for a query string or form body.
   static std::string escape(const std::string& value);
 
 private:
   void* curl_; // CURL*, kept out of the header
+  std::shared_ptr<const std::atomic<bool>> cancel_;
 };
 
 } // namespace fw

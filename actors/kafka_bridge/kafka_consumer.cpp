@@ -30,10 +30,10 @@ struct kafka_consumer::shared {
   std::set<std::int32_t> paused;
   std::string last_message_error;
   int commits_in_flight = 0;
+  std::string last_commit_error;
+  clock_type::time_point commit_sent;
 
-  explicit shared(consumer_options o)
-    : opts(std::move(o)), tracker(opts.max_in_flight) {
-  }
+  explicit shared(consumer_options o) : opts(std::move(o)), tracker(opts.max_in_flight) {}
 
   partition_list_ptr list_of(const std::set<std::int32_t>& parts) const {
     partition_list_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()))};
@@ -45,8 +45,10 @@ struct kafka_consumer::shared {
   /// Commits (asynchronously) what acknowledgements made committable; one commit at a
   /// time, so they do not pile up while the broker is away.
   void commit() {
-    if (commits_in_flight > 0)
+    // A commit unanswered for long (its result lost in a rebalance) no longer holds back.
+    if (commits_in_flight > 0 && clock_type::now() - commit_sent < std::chrono::seconds{10})
       return;
+    commits_in_flight = 0;
     std::vector<std::pair<std::int32_t, std::int64_t>> offsets;
     {
       std::lock_guard guard{mtx};
@@ -56,14 +58,26 @@ struct kafka_consumer::shared {
       return;
     partition_list_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()))};
     for (const auto& [partition, offset] : offsets)
-      rd_kafka_topic_partition_list_add(list.get(), opts.topic.c_str(), partition)->offset =
-        offset;
+      rd_kafka_topic_partition_list_add(list.get(), opts.topic.c_str(), partition)->offset = offset;
     auto err = rd_kafka_commit(rk, list.get(), 1);
-    if (!err)
+    if (!err) {
       ++commits_in_flight;
-    else
-      log::warn("topics", "committing offsets of ", opts.topic, " (group ", opts.group,
-                ") failed: ", error_text(err), "; they are delivered again after a restart");
+      commit_sent = clock_type::now();
+      return;
+    }
+    log::debug("topics", "committing offsets of ", opts.topic, " (group ", opts.group,
+               ") failed: ", error_text(err));
+    commit_failed(list.get(), err);
+  }
+
+  /// Takes the offsets of a failed commit for committing again (when nothing newer is).
+  void commit_failed(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_resp_err_t err) {
+    std::lock_guard guard{mtx};
+    for (int i = 0; i < offsets->cnt; ++i) {
+      const auto& tp = offsets->elems[i];
+      if (err || tp.err)
+        tracker.commit_failed(tp.partition, tp.offset);
+    }
   }
 
   /// Pauses the partitions the tracker wants paused, resumes the others.
@@ -157,8 +171,8 @@ std::string describe(const rd_kafka_topic_partition_list_t* parts) {
   return out.str();
 }
 
-void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                  rd_kafka_topic_partition_list_t* parts, void* opaque) {
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
   auto* s = static_cast<kafka_consumer::shared*>(opaque);
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -200,12 +214,12 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     partition_list_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()))};
     for (const auto& [partition, offset] : offsets)
       rd_kafka_topic_partition_list_add(list.get(), s->opts.topic.c_str(), partition)->offset =
-        offset;
+          offset;
     // Asynchronous: librdkafka finishes outstanding commits before it rejoins or leaves,
     // and a synchronous one could block for long without a broker.
     if (auto e = rd_kafka_commit(rk, list.get(), 1))
-      log::warn("topics", "committing offsets of ", s->opts.topic, " on revocation failed: ",
-                error_text(e));
+      log::warn("topics", "committing offsets of ", s->opts.topic,
+                " on revocation failed: ", error_text(e));
     else
       ++s->commits_in_flight;
   }
@@ -219,18 +233,32 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   }
   for (int i = 0; i < parts->cnt; ++i)
     s->paused.erase(parts->elems[i].partition);
-  log::info("topics", "released ", s->opts.topic, " partitions [", describe(parts),
-            "] of group ", s->opts.group);
+  log::info("topics", "released ", s->opts.topic, " partitions [", describe(parts), "] of group ",
+            s->opts.group);
 }
 
-void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
+void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
                void* opaque) {
   auto* s = static_cast<kafka_consumer::shared*>(opaque);
   if (s->commits_in_flight > 0)
     --s->commits_in_flight;
-  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    log::warn("topics", "commit of ", s->opts.topic, " (group ", s->opts.group,
-              ") failed: ", error_text(err));
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+    return;
+  auto failure = err;
+  for (int i = 0; offsets && i < offsets->cnt && !failure; ++i)
+    failure = offsets->elems[i].err;
+  if (!failure) {
+    s->last_commit_error.clear();
+    return;
+  }
+  // Said once per kind of failure, not on every retry.
+  auto text = error_text(failure);
+  if (text != s->last_commit_error)
+    log::warn("topics", "commit of ", s->opts.topic, " (group ", s->opts.group, ") failed: ", text,
+              "; trying again");
+  s->last_commit_error = text;
+  if (offsets)
+    s->commit_failed(offsets, err);
 }
 
 void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
@@ -247,8 +275,9 @@ void close_consumer(const std::shared_ptr<kafka_consumer::shared>& s) {
   s->commit();
   bool closed = false;
   if (!s->broker_answers()) {
-    log::warn("topics", "no Kafka broker answers: the consumer of ", s->opts.topic,
-              " (group ", s->opts.group, ") stops without leaving the group; records "
+    log::warn("topics", "no Kafka broker answers: the consumer of ", s->opts.topic, " (group ",
+              s->opts.group,
+              ") stops without leaving the group; records "
               "acknowledged since its last commit will be delivered again");
   } else {
     auto* queue = rd_kafka_queue_new(s->rk);
@@ -307,21 +336,20 @@ void poll_loop(std::shared_ptr<kafka_consumer::shared> s) {
 
 } // namespace
 
-kafka_consumer::kafka_consumer(std::shared_ptr<shared> s) : shared_(std::move(s)) {
-}
+kafka_consumer::kafka_consumer(std::shared_ptr<shared> s) : shared_(std::move(s)) {}
 
-std::unique_ptr<kafka_consumer>
-kafka_consumer::start(consumer_options opts, consumer_hooks hooks, std::string& error) {
+std::unique_ptr<kafka_consumer> kafka_consumer::start(consumer_options opts, consumer_hooks hooks,
+                                                      std::string& error) {
   auto s = std::make_shared<shared>(std::move(opts));
   s->hooks = std::move(hooks);
   properties props{
-    {"bootstrap.servers", s->opts.brokers},
-    {"client.id", s->opts.client_id},
-    {"group.id", s->opts.group},
-    // Offsets are committed by hand, only once the subscriber acknowledged.
-    {"enable.auto.commit", "false"},
-    {"enable.auto.offset.store", "false"},
-    {"auto.offset.reset", "earliest"},
+      {"bootstrap.servers", s->opts.brokers},
+      {"client.id", s->opts.client_id},
+      {"group.id", s->opts.group},
+      // Offsets are committed by hand, only once the subscriber acknowledged.
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
   };
   auto conf = make_conf(merged(std::move(props), s->opts.properties), error);
   if (!conf)
@@ -339,8 +367,7 @@ kafka_consumer::start(consumer_options opts, consumer_hooks hooks, std::string& 
   conf.release();
   rd_kafka_poll_set_consumer(s->rk); // callbacks are served by the consumer poll
   partition_list_ptr topics{rd_kafka_topic_partition_list_new(1)};
-  rd_kafka_topic_partition_list_add(topics.get(), s->opts.topic.c_str(),
-                                    RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics.get(), s->opts.topic.c_str(), RD_KAFKA_PARTITION_UA);
   if (auto err = rd_kafka_subscribe(s->rk, topics.get())) {
     error = "kafka consumer: subscribing to " + s->opts.topic + ": " + error_text(err);
     rd_kafka_destroy(s->rk);

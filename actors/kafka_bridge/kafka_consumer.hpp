@@ -35,8 +35,8 @@ struct consumer_options {
   std::map<std::string, std::string> properties; // extra librdkafka properties, applied last
   std::chrono::milliseconds lag_interval{5000};
   std::chrono::milliseconds close_timeout{3000}; // commit and leave the group, at most
-  prometheus::Gauge* lag = nullptr;       // records in the assigned partitions not committed
-  std::shared_ptr<const void> keep_alive; // owner of the gauge
+  prometheus::Gauge* lag = nullptr;              // records in the assigned partitions not committed
+  std::shared_ptr<const void> keep_alive;        // owner of the gauge
 };
 
 /// Called on the poll thread; they must not block.

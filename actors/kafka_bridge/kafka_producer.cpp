@@ -22,12 +22,12 @@ struct kafka_producer::shared {
   std::atomic<bool> done{false};
   std::atomic<bool> probe_now{false};
 
-  mutable std::mutex mtx;  // guards rk against its destruction, and the health fields
+  mutable std::mutex mtx; // guards rk against its destruction, and the health fields
   rd_kafka_t* rk = nullptr;
   bool ready = false;
   std::string detail;
-  std::string last_error;  // of the error callback, for the health detail
-  bool reported = false;   // readiness known (and logged) once
+  std::string last_error; // of the error callback, for the health detail
+  bool reported = false;  // readiness known (and logged) once
 
   // Only touched on the poll thread (callbacks run inside rd_kafka_poll / flush).
   std::vector<delivery_report> batch;
@@ -71,8 +71,7 @@ struct kafka_producer::shared {
   /// A metadata request with a short timeout: the cheapest question a broker answers.
   void probe() {
     const rd_kafka_metadata_t* md = nullptr;
-    auto err = rd_kafka_metadata(rk, 0, nullptr, &md,
-                                 static_cast<int>(opts.probe_timeout.count()));
+    auto err = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(opts.probe_timeout.count()));
     if (!err) {
       rd_kafka_metadata_destroy(md);
       set_ready(true, {});
@@ -142,8 +141,8 @@ void poll_loop(std::shared_ptr<kafka_producer::shared> s) {
         std::lock_guard guard{s->mtx};
         ready = s->ready;
       }
-      next_probe = clock_type::now()
-                   + (ready ? s->opts.probe_interval : std::chrono::milliseconds{1000});
+      next_probe =
+          clock_type::now() + (ready ? s->opts.probe_interval : std::chrono::milliseconds{1000});
     }
   }
   // Stopping: what the broker confirms within flush_timeout counts as published; the
@@ -175,11 +174,10 @@ void poll_loop(std::shared_ptr<kafka_producer::shared> s) {
 
 } // namespace
 
-kafka_producer::kafka_producer(std::shared_ptr<shared> s) : shared_(std::move(s)) {
-}
+kafka_producer::kafka_producer(std::shared_ptr<shared> s) : shared_(std::move(s)) {}
 
-std::unique_ptr<kafka_producer>
-kafka_producer::start(producer_options opts, producer_hooks hooks, std::string& error) {
+std::unique_ptr<kafka_producer> kafka_producer::start(producer_options opts, producer_hooks hooks,
+                                                      std::string& error) {
   auto s = std::make_shared<shared>();
   s->opts = std::move(opts);
   s->hooks = std::move(hooks);
@@ -187,15 +185,15 @@ kafka_producer::start(producer_options opts, producer_hooks hooks, std::string& 
   auto buffer = std::clamp<std::uint64_t>(s->opts.buffer_max_messages, 1,
                                           std::numeric_limits<std::int32_t>::max());
   properties props{
-    {"bootstrap.servers", s->opts.brokers},
-    {"client.id", s->opts.client_id},
-    // An event counts as published once every in-sync replica has it, exactly once and
-    // in order per partition.
-    {"enable.idempotence", "true"},
-    {"acks", "all"},
-    // Broker down: retry without a deadline; the bounded buffer is the limit instead.
-    {"message.timeout.ms", "0"},
-    {"queue.buffering.max.messages", std::to_string(buffer)},
+      {"bootstrap.servers", s->opts.brokers},
+      {"client.id", s->opts.client_id},
+      // An event counts as published once every in-sync replica has it, exactly once and
+      // in order per partition.
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      // Broker down: retry without a deadline; the bounded buffer is the limit instead.
+      {"message.timeout.ms", "0"},
+      {"queue.buffering.max.messages", std::to_string(buffer)},
   };
   auto conf = make_conf(merged(std::move(props), s->opts.properties), error);
   if (!conf)
@@ -237,16 +235,17 @@ kafka_producer::result kafka_producer::produce(const std::string& topic, const s
     return result::failed;
   }
   auto err = rd_kafka_producev(
-    shared_->rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-    RD_KAFKA_V_KEY(key.data(), key.size()),
-    RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-    RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(id))), RD_KAFKA_V_END);
+      shared_->rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+      // No key (e.g. an SLA breach): librdkafka spreads such events over the partitions.
+      RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(id))), RD_KAFKA_V_END);
   if (!err)
     return result::queued;
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-    error = "Kafka producer buffer full (" + std::to_string(shared_->opts.buffer_max_messages)
-            + " events waiting for the broker)";
+    error = "Kafka producer buffer full (" + std::to_string(shared_->opts.buffer_max_messages) +
+            " events waiting for the broker)";
     return result::buffer_full;
   }
   error = "Kafka produce to " + topic + " failed: " + error_text(err);

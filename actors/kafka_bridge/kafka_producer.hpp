@@ -25,7 +25,7 @@ struct producer_options {
   std::string brokers;
   std::string client_id;
   std::uint64_t buffer_max_messages = 100000;
-  std::map<std::string, std::string> properties; // extra librdkafka properties, applied last
+  std::map<std::string, std::string> properties;  // extra librdkafka properties, applied last
   std::chrono::milliseconds probe_interval{5000}; // metadata probe while a broker answers
   std::chrono::milliseconds probe_timeout{500};   // (every second while none does)
   std::chrono::milliseconds flush_timeout{2000};  // on stop
@@ -37,8 +37,8 @@ struct producer_options {
 /// The broker's verdict on one produced event. `error` is 0 when the broker has it.
 struct delivery_report {
   std::uint64_t id = 0;
-  int error = 0;           // rd_kafka_resp_err_t
-  std::string error_text;  // empty when delivered
+  int error = 0;          // rd_kafka_resp_err_t
+  std::string error_text; // empty when delivered
 };
 
 /// Called on the poll thread; they must not block.

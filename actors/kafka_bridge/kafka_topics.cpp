@@ -66,7 +66,7 @@ struct topics_state {
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
   std::map<std::tuple<prometheus::Family<prometheus::Counter>*, std::string, std::string>,
            prometheus::Counter*>
-    counters;
+      counters;
 
   prometheus::Labels labels(const std::string& topic) const {
     auto out = ctx->metrics->labels(name);
@@ -99,8 +99,7 @@ using topics_actor = caf::stateful_actor<topics_state>;
 /// the actor weakly so the threads never keep it alive.
 class poster {
 public:
-  explicit poster(caf::actor_addr addr) : addr_(std::move(addr)) {
-  }
+  explicit poster(caf::actor_addr addr) : addr_(std::move(addr)) {}
 
   template <class F>
   void operator()(F f) const {
@@ -125,7 +124,7 @@ void finish(topics_actor* self) {
   st.finished = true;
   for (auto& [id, p] : st.pending)
     p.promise.deliver(
-      make_error(ec::unavailable, "topics stopped before Kafka acknowledged the event"));
+        make_error(ec::unavailable, "topics stopped before Kafka acknowledged the event"));
   st.pending.clear();
   self->quit(st.exit_reason);
 }
@@ -176,17 +175,16 @@ void on_delivered(topics_actor* self, const std::vector<kafka::delivery_report>&
       i->second.promise.deliver(caf::unit);
     } else {
       st.counter(st.produce_failures, i->second.topic, "rejected").Increment();
-      log::warn("topics", "Kafka did not take an event for ", i->second.topic, ": ",
-                r.error_text);
+      log::warn("topics", "Kafka did not take an event for ", i->second.topic, ": ", r.error_text);
       i->second.promise.deliver(
-        make_error(ec::unavailable, "Kafka did not take the event: " + r.error_text));
+          make_error(ec::unavailable, "Kafka did not take the event: " + r.error_text));
     }
     st.pending.erase(i);
   }
 }
 
-caf::response_promise publish(topics_actor* self, const std::string& topic,
-                              const std::string& key, const std::string& payload) {
+caf::response_promise publish(topics_actor* self, const std::string& topic, const std::string& key,
+                              const std::string& payload) {
   auto rp = self->make_response_promise();
   auto& st = self->state;
   if (topic.empty()) {
@@ -194,25 +192,25 @@ caf::response_promise publish(topics_actor* self, const std::string& topic,
     return rp;
   }
   if (st.stopping || !st.producer) {
-    rp.deliver(make_error(ec::unavailable, st.stopping ? "topics are shutting down"
-                                                       : "Kafka producer not running: "
-                                                           + st.broken));
+    rp.deliver(make_error(ec::unavailable, st.stopping
+                                               ? "topics are shutting down"
+                                               : "Kafka producer not running: " + st.broken));
     return rp;
   }
   auto id = st.next_publish++;
   std::string why;
   switch (st.producer->produce(topic, key, payload, id, why)) {
-    case kafka::kafka_producer::result::queued:
-      st.pending.emplace(id, pending_publish{rp, topic});
-      break;
-    case kafka::kafka_producer::result::buffer_full:
-      st.counter(st.produce_failures, topic, "buffer_full").Increment();
-      rp.deliver(make_error(ec::unavailable, why));
-      break;
-    case kafka::kafka_producer::result::failed:
-      st.counter(st.produce_failures, topic, "error").Increment();
-      rp.deliver(make_error(ec::unavailable, why));
-      break;
+  case kafka::kafka_producer::result::queued:
+    st.pending.emplace(id, pending_publish{rp, topic});
+    break;
+  case kafka::kafka_producer::result::buffer_full:
+    st.counter(st.produce_failures, topic, "buffer_full").Increment();
+    rp.deliver(make_error(ec::unavailable, why));
+    break;
+  case kafka::kafka_producer::result::failed:
+    st.counter(st.produce_failures, topic, "error").Increment();
+    rp.deliver(make_error(ec::unavailable, why));
+    break;
   }
   return rp;
 }
@@ -253,37 +251,36 @@ void redeliver(topics_actor* self, std::uint64_t sub_id, const kafka::record& re
 
 void deliver(topics_actor* self, std::uint64_t sub_id, subscription& sub, kafka::record rec) {
   kafka::record ref{rec.partition, rec.generation, rec.offset, {}, rec.attempts};
-  self
-    ->request(sub.subscriber, self->state.cfg.delivery_timeout, topic_event_atom::value,
-              sub.topic, std::move(rec.payload))
-    .then(
-      [self, sub_id, ref] {
-        auto& st = self->state;
-        auto i = st.subscriptions.find(sub_id);
-        if (i == st.subscriptions.end())
-          return;
-        if (i->second.consumer->ack(ref))
-          i->second.consumed->Increment();
-        dispatch(self, sub_id);
-      },
-      [self, sub_id, ref](caf::error& err) {
-        auto& st = self->state;
-        auto i = st.subscriptions.find(sub_id);
-        if (i == st.subscriptions.end())
-          return;
-        auto attempts = i->second.consumer->fail(ref);
-        if (attempts == 0)
-          return;
-        i->second.redelivered->Increment();
-        auto delay = backoff(st.cfg, attempts);
-        if (attempts == 1 || attempts % 10 == 0)
-          log::warn("topics", "a subscriber of ", i->second.topic, " failed the record at ",
-                    ref.partition, "/", ref.offset, " (", message_of(err), "), attempt ",
-                    attempts, "; delivering it again in ", delay.count(), " ms");
-        self->delayed_send(self, delay, bridge_task{[sub_id, ref](caf::event_based_actor* s) {
-                             redeliver(static_cast<topics_actor*>(s), sub_id, ref);
-                           }});
-      });
+  self->request(sub.subscriber, self->state.cfg.delivery_timeout, topic_event_atom::value,
+                sub.topic, std::move(rec.payload))
+      .then(
+          [self, sub_id, ref] {
+            auto& st = self->state;
+            auto i = st.subscriptions.find(sub_id);
+            if (i == st.subscriptions.end())
+              return;
+            if (i->second.consumer->ack(ref))
+              i->second.consumed->Increment();
+            dispatch(self, sub_id);
+          },
+          [self, sub_id, ref](caf::error& err) {
+            auto& st = self->state;
+            auto i = st.subscriptions.find(sub_id);
+            if (i == st.subscriptions.end())
+              return;
+            auto attempts = i->second.consumer->fail(ref);
+            if (attempts == 0)
+              return;
+            i->second.redelivered->Increment();
+            auto delay = backoff(st.cfg, attempts);
+            if (attempts == 1 || attempts % 10 == 0)
+              log::warn("topics", "a subscriber of ", i->second.topic, " failed the record at ",
+                        ref.partition, "/", ref.offset, " (", message_of(err), "), attempt ",
+                        attempts, "; delivering it again in ", delay.count(), " ms");
+            self->delayed_send(self, delay, bridge_task{[sub_id, ref](caf::event_based_actor* s) {
+                                 redeliver(static_cast<topics_actor*>(s), sub_id, ref);
+                               }});
+          });
 }
 
 /// Ends a subscription whose subscriber is gone: its consumer commits what was
@@ -327,7 +324,9 @@ caf::result<void> subscribe(topics_actor* self, const std::string& topic,
   opts.lag = &st.lag->Add(lag_labels);
   opts.keep_alive = st.ctx->metrics;
   kafka::consumer_hooks hooks;
-  hooks.records = [post, sub_id] { post([sub_id](topics_actor* self) { dispatch(self, sub_id); }); };
+  hooks.records = [post, sub_id] {
+    post([sub_id](topics_actor* self) { dispatch(self, sub_id); });
+  };
   hooks.stopped = [post, sub_id] {
     post([sub_id](topics_actor* self) {
       auto& st = self->state;
@@ -358,28 +357,28 @@ caf::result<void> subscribe(topics_actor* self, const std::string& topic,
 void register_metrics(topics_state& st) {
   auto& registry = st.ctx->metrics->registry();
   st.produced = &prometheus::BuildCounter()
-                   .Name("kafka_produced_total")
-                   .Help("Events the Kafka broker acknowledged (publish answered), by topic")
-                   .Register(registry);
+                     .Name("kafka_produced_total")
+                     .Help("Events the Kafka broker acknowledged (publish answered), by topic")
+                     .Register(registry);
   st.produce_failures =
-    &prometheus::BuildCounter()
-       .Name("kafka_produce_failures_total")
-       .Help("Publishes answered with an error, by topic and reason (buffer_full, rejected, "
-             "error)")
-       .Register(registry);
+      &prometheus::BuildCounter()
+           .Name("kafka_produce_failures_total")
+           .Help("Publishes answered with an error, by topic and reason (buffer_full, rejected, "
+                 "error)")
+           .Register(registry);
   st.consumed = &prometheus::BuildCounter()
-                   .Name("kafka_consumed_total")
-                   .Help("Records consumed from Kafka and acknowledged by their subscriber")
-                   .Register(registry);
+                     .Name("kafka_consumed_total")
+                     .Help("Records consumed from Kafka and acknowledged by their subscriber")
+                     .Register(registry);
   st.redelivered = &prometheus::BuildCounter()
-                      .Name("kafka_redeliveries_total")
-                      .Help("Records delivered again after their subscriber failed them")
-                      .Register(registry);
+                        .Name("kafka_redeliveries_total")
+                        .Help("Records delivered again after their subscriber failed them")
+                        .Register(registry);
   st.lag = &prometheus::BuildGauge()
-              .Name("kafka_consumer_lag")
-              .Help("Records in the partitions a consumer owns beyond its group's "
-                    "committed offsets, by topic and group")
-              .Register(registry);
+                .Name("kafka_consumer_lag")
+                .Help("Records in the partitions a consumer owns beyond its group's "
+                      "committed offsets, by topic and group")
+                .Register(registry);
 }
 
 void start_producer(topics_actor* self) {
@@ -395,15 +394,15 @@ void start_producer(topics_actor* self) {
   opts.probe_timeout = st.cfg.probe_timeout;
   opts.flush_timeout = st.cfg.flush_timeout;
   opts.queue_depth = &prometheus::BuildGauge()
-                        .Name("kafka_producer_queue_depth")
-                        .Help("Events produced and not yet acknowledged by the Kafka broker")
+                          .Name("kafka_producer_queue_depth")
+                          .Help("Events produced and not yet acknowledged by the Kafka broker")
+                          .Register(registry)
+                          .Add(labels);
+  opts.reachable = &prometheus::BuildGauge()
+                        .Name("kafka_broker_reachable")
+                        .Help("1 while a Kafka broker answers the producer, else 0")
                         .Register(registry)
                         .Add(labels);
-  opts.reachable = &prometheus::BuildGauge()
-                      .Name("kafka_broker_reachable")
-                      .Help("1 while a Kafka broker answers the producer, else 0")
-                      .Register(registry)
-                      .Add(labels);
   opts.keep_alive = st.ctx->metrics;
   poster post{self->address()};
   kafka::producer_hooks hooks;
@@ -442,7 +441,10 @@ caf::behavior kafka_topics(topics_actor* self, node_context_ptr ctx, kafka_topic
   } else {
     start_producer(self);
   }
-  self->set_exit_handler([self](caf::exit_msg& msg) { begin_shutdown(self, msg.reason); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (msg.reason) // a normal exit of a linked actor is no reason to stop (CAF's default)
+      begin_shutdown(self, msg.reason);
+  });
   self->set_down_handler([self](caf::down_msg& down) {
     std::vector<std::uint64_t> gone;
     for (const auto& [id, sub] : self->state.subscriptions)
@@ -452,28 +454,27 @@ caf::behavior kafka_topics(topics_actor* self, node_context_ptr ctx, kafka_topic
       unsubscribe(self, id);
   });
   return {
-    [self](ping_atom) { return self->state.ctx->make_pong(topics_state::name); },
-    [self](health_atom) {
-      auto& st = self->state;
-      if (!st.producer || !st.broken.empty())
-        return component_health{topics_state::name, false, "Kafka producer: " + st.broken};
-      if (st.stopping)
-        return component_health{topics_state::name, false, "shutting down"};
-      auto h = st.producer->status();
-      if (h.ready)
-        return component_health{topics_state::name, true, {}};
-      return component_health{topics_state::name, false,
-                              h.detail + "; " + std::to_string(h.queued)
-                                + " event(s) buffered"};
-    },
-    [self](publish_atom, const std::string& topic, const std::string& key,
-           const std::string& payload) { return publish(self, topic, key, payload); },
-    [self](subscribe_atom, const std::string& topic, const caf::actor& subscriber) {
-      return subscribe(self, topic, subscriber, {});
-    },
-    [self](subscribe_atom, const std::string& topic, const caf::actor& subscriber,
-           const std::string& name) { return subscribe(self, topic, subscriber, name); },
-    [self](bridge_task& task) { task.run(self); },
+      [self](ping_atom) { return self->state.ctx->make_pong(topics_state::name); },
+      [self](health_atom) {
+        auto& st = self->state;
+        if (!st.producer || !st.broken.empty())
+          return component_health{topics_state::name, false, "Kafka producer: " + st.broken};
+        if (st.stopping)
+          return component_health{topics_state::name, false, "shutting down"};
+        auto h = st.producer->status();
+        if (h.ready)
+          return component_health{topics_state::name, true, {}};
+        return component_health{topics_state::name, false,
+                                h.detail + "; " + std::to_string(h.queued) + " event(s) buffered"};
+      },
+      [self](publish_atom, const std::string& topic, const std::string& key,
+             const std::string& payload) { return publish(self, topic, key, payload); },
+      [self](subscribe_atom, const std::string& topic, const caf::actor& subscriber) {
+        return subscribe(self, topic, subscriber, {});
+      },
+      [self](subscribe_atom, const std::string& topic, const caf::actor& subscriber,
+             const std::string& name) { return subscribe(self, topic, subscriber, name); },
+      [self](bridge_task& task) { task.run(self); },
   };
 }
 

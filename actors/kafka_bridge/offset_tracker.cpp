@@ -5,8 +5,7 @@
 namespace fw::kafka {
 
 offset_tracker::offset_tracker(std::size_t max_in_flight)
-  : max_in_flight_(std::max<std::size_t>(max_in_flight, 1)) {
-}
+  : max_in_flight_(std::max<std::size_t>(max_in_flight, 1)) {}
 
 void offset_tracker::drop_entries(partition_state& p) {
   for (const auto& e : p.entries) {
@@ -94,8 +93,7 @@ offset_tracker::entry* offset_tracker::find_entry(partition_state& p, std::int64
   return &*i;
 }
 
-bool offset_tracker::ack(std::int32_t partition, std::uint64_t generation,
-                         std::int64_t offset) {
+bool offset_tracker::ack(std::int32_t partition, std::uint64_t generation, std::int64_t offset) {
   auto* p = find(partition, generation);
   if (!p)
     return false;
@@ -152,6 +150,12 @@ std::vector<std::pair<std::int32_t, std::int64_t>> offset_tracker::take_commits(
       p.commit_dirty = false;
     }
   return out;
+}
+
+void offset_tracker::commit_failed(std::int32_t partition, std::int64_t offset) {
+  auto i = partitions_.find(partition);
+  if (i != partitions_.end() && i->second.commit_offset == offset)
+    i->second.commit_dirty = true;
 }
 
 std::set<std::int32_t> offset_tracker::paused_wanted() const {

@@ -69,6 +69,10 @@ public:
   /// (partition, next offset to read) of every partition whose committable position
   /// advanced since the last call.
   std::vector<std::pair<std::int32_t, std::int64_t>> take_commits();
+  /// A commit of (partition, offset) failed: commit it again unless a newer position was
+  /// taken for committing since.
+  void commit_failed(std::int32_t partition, std::int64_t offset);
+
   /// Partitions whose fetching should be paused: all of them while max_in_flight records
   /// are held unacknowledged, otherwise those with a failed record.
   std::set<std::int32_t> paused_wanted() const;
@@ -96,11 +100,11 @@ private:
 
   struct partition_state {
     std::uint64_t generation = 0;
-    std::deque<entry> entries;      // offset order
-    std::int64_t next_offset = -1;  // after the newest record seen; -1: none yet
+    std::deque<entry> entries;       // offset order
+    std::int64_t next_offset = -1;   // after the newest record seen; -1: none yet
     std::int64_t commit_offset = -1; // next offset to read once committed; -1: none
     bool commit_dirty = false;
-    std::size_t failed = 0;          // entries failed and not acknowledged since
+    std::size_t failed = 0; // entries failed and not acknowledged since
   };
 
   partition_state* find(std::int32_t partition, std::uint64_t generation);

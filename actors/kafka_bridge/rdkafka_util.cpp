@@ -29,8 +29,8 @@ conf_ptr make_conf(const properties& props, std::string& error) {
   conf_ptr conf{rd_kafka_conf_new()};
   char errstr[512];
   for (const auto& [name, value] : props) {
-    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr)
-        != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
       // librdkafka's message quotes the value: left out for anything that may be secret.
       error = "kafka property " + name + (secret(name) ? ": invalid" : ": " + std::string{errstr});
       return nullptr;

@@ -27,8 +27,7 @@ struct partition_list_deleter {
     rd_kafka_topic_partition_list_destroy(l);
   }
 };
-using partition_list_ptr =
-  std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
+using partition_list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
 
 /// A configuration with `props` set in order (later entries win), librdkafka's log lines
 /// routed to fw::log ("topics"). Nullptr and `error` set when a property is unknown or its

@@ -7,6 +7,7 @@
 #include "actors/common/topic_broker.hpp"
 #include "actors/notifier/notification_text.hpp"
 #include "actors/notifier/telegram_sender.hpp"
+#include "actors/notifier/update_poller.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
@@ -36,6 +37,8 @@ struct notifier_state {
   node_context_ptr ctx;
   std::vector<telegram_sender_actor> senders;
   size_t next_sender = 0;
+  std::string bot_username; // from getMe, for deep links
+  std::shared_ptr<std::atomic<bool>> stop_polling = std::make_shared<std::atomic<bool>>(false);
   prometheus::Family<prometheus::Counter>* sent = nullptr;
 
   bool telegram() const {
@@ -200,8 +203,8 @@ caf::result<void> on_event(self_pointer self, const std::string& topic,
                                       + std::to_string(j.value("timestamp", 0.0)));
       for (const auto& admin : self->state.ctx->cfg.notifier.admins) {
         notification_store::record rec;
-        rec.event_id = id + ":" + admin;
-        rec.user_email = admin;
+        rec.user_email = normalize_email(admin);
+        rec.event_id = id + ":" + rec.user_email;
         rec.kind = "sla_breach";
         steps->push_back([self, rec, text](done_fn done) { notify(self, rec, text, done); });
       }
@@ -221,6 +224,50 @@ caf::result<void> on_event(self_pointer self, const std::string& topic,
   }
   caf::response_promise rp = self->make_response_promise();
   run_all(self, steps, 0, rp);
+  return rp;
+}
+
+/// "/start <token>" from `chat_id`: links the chat to the token's user and says so there.
+caf::result<void> link_chat(self_pointer self, const std::string& token, std::int64_t chat_id) {
+  struct linked {
+    std::string email;
+    user_store::write_result result = user_store::write_result::not_found;
+  };
+  caf::response_promise rp = self->make_response_promise();
+  auto& st = self->state;
+  db_call<linked>(
+    self, st.storage(), st.store_timeout(), "link_telegram_chat",
+    [token, chat_id](store_session& s) {
+      const auto valid_after =
+        unix_ms() - std::chrono::milliseconds{telegram_link_lifetime}.count();
+      auto email = s.telegram_links().consume(token, valid_after);
+      if (!email)
+        return linked{};
+      return linked{*email, s.users().set_telegram_chat_id(*email, chat_id)};
+    },
+    [self, rp, chat_id](caf::expected<linked> r) mutable {
+      if (!r) {
+        rp.deliver(r.error());
+        return;
+      }
+      std::string answer;
+      if (r->email.empty()) {
+        answer = "This link is not valid: it works once, for one hour. Ask for a new one.";
+      } else if (r->result == user_store::write_result::ok) {
+        answer = "Linked: Flightwatch alerts for " + r->email + " will arrive in this chat.";
+        log::info(notifier_state::name, "Telegram chat linked to ", r->email);
+      } else if (r->result == user_store::write_result::chat_id_taken) {
+        answer = "This chat is already linked to another Flightwatch account.";
+      } else {
+        answer = "This account no longer exists.";
+      }
+      auto& st = self->state;
+      auto sender = st.senders[st.next_sender++ % st.senders.size()];
+      self->request(sender, std::chrono::minutes{5}, send_atom::value, chat_id,
+                    html_escape(answer))
+        .then([](delivery_result&) {}, [](caf::error&) {});
+      rp.deliver(caf::unit);
+    });
   return rp;
 }
 
@@ -255,6 +302,10 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
       st.senders.push_back(spawn_telegram_sender(self->system(), st.ctx, limiter, api_duration));
       self->link_to(st.senders.back());
     }
+    auto poller = spawn_update_poller(self->system(), st.ctx, self, st.stop_polling);
+    self->link_to(poller);
+    // A poll in progress is abandoned as soon as the role stops.
+    self->attach_functor([stop = st.stop_polling] { stop->store(true); });
   }
   const std::vector<std::string> topics{topic_to_notifier, topic_sla_breach};
   self->set_down_handler([self, topics](const caf::down_msg&) {
@@ -266,6 +317,18 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
     [](health_atom) { return component_health{notifier_state::name, true, {}}; },
     [self](topic_event_atom, const std::string& topic, const std::string& payload) {
       return on_event(self, topic, payload);
+    },
+    [self](bot_name_atom) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (!st.telegram())
+        return make_error(ec::unavailable, "Telegram is not configured (telegram.bot_token)");
+      if (st.bot_username.empty())
+        return make_error(ec::unavailable, "the bot's name is not known yet (getMe)");
+      return st.bot_username;
+    },
+    [self](bot_name_atom, std::string& name) { self->state.bot_username = std::move(name); },
+    [self](link_chat_atom, const std::string& token, std::int64_t chat_id) {
+      return link_chat(self, token, chat_id);
     },
     [self, topics](subscribe_atom) {
       keep_subscribed(self, self->state.ctx, topics, notifier_state::name);

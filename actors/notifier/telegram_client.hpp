@@ -127,6 +127,11 @@ public:
   /// getMe: the bot's id and username (for deep links).
   telegram_me_result get_me();
 
+  /// Calls in progress are abandoned (transient, "cancelled") once `*flag` is true.
+  void set_cancel_flag(std::shared_ptr<const std::atomic<bool>> flag) {
+    http_.set_cancel_flag(std::move(flag));
+  }
+
   /// `text` with every occurrence of the bot token (plain or percent-encoded) replaced by
   /// "<token>".
   std::string scrub(std::string_view text) const;

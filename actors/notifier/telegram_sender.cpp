@@ -31,6 +31,7 @@ delivery_result deliver(sender_state& st, std::int64_t chat_id, const std::strin
   const auto max_attempts = std::max(1u, st.ctx->cfg.telegram.max_attempts);
   auto backoff = std::chrono::milliseconds{500};
   std::int64_t attempts = 0;
+  unsigned waits = 0; // 429s waited out; bounded too, so flood control cannot loop forever
   std::string last_error;
   while (attempts < max_attempts) {
     std::this_thread::sleep_until(st.limiter->reserve(chat_id, clock::now()));
@@ -45,8 +46,9 @@ delivery_result deliver(sender_state& st, std::int64_t chat_id, const std::strin
       case telegram_status::rejected:
         return {"failed", attempts, r.description};
       case telegram_status::retry_after: {
-        if (r.retry_after > longest_wait)
-          return {"failed", attempts, "Telegram asked to wait " + std::to_string(r.retry_after.count()) + " s"};
+        if (r.retry_after > longest_wait || ++waits > max_attempts)
+          return {"failed", attempts,
+                  "Telegram asked to wait " + std::to_string(r.retry_after.count()) + " s"};
         st.limiter->hold(chat_id, clock::now() + r.retry_after);
         --attempts; // waiting as asked is not a failed attempt
         last_error = r.description;

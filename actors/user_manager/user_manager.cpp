@@ -253,6 +253,39 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
         });
       return rp;
     },
+    [self](telegram_link_atom, const std::string& raw_email) -> caf::result<std::string> {
+      auto notifier = self->state.ctx->directory->get("notifier");
+      if (!notifier)
+        return make_error(ec::unavailable, "role notifier is not running");
+      auto rp = self->make_response_promise<std::string>();
+      auto email = normalize_email(raw_email);
+      self->request(notifier, self->state.store_timeout, bot_name_atom::value)
+        .then(
+          [self, rp, email](std::string& bot) mutable {
+            db_call<std::optional<std::string>>(
+              self, self->state.storage(), self->state.store_timeout, "create_telegram_link",
+              [email](store_session& s) -> std::optional<std::string> {
+                if (!s.users().find(email))
+                  return std::nullopt;
+                auto token = random_hex_id();
+                using namespace std::chrono;
+                s.telegram_links().create(
+                  token, email,
+                  duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+                return token;
+              },
+              [rp, email, bot](caf::expected<std::optional<std::string>> token) mutable {
+                if (!token)
+                  rp.deliver(token.error());
+                else if (!*token)
+                  rp.deliver(make_error(ec::not_found, "user " + email + " not found"));
+                else
+                  rp.deliver("https://t.me/" + bot + "?start=" + **token);
+              });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [self](purge_atom) {
       auto ttl = self->state.policy.ttl;
       db_call<std::uint64_t>(

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 
 namespace {
 
@@ -175,6 +176,55 @@ TEST_F(alert_pipeline, a_chat_that_blocked_the_bot_is_not_used_again) {
     << history().dump();
   EXPECT_EQ(history()[0]["status"], "skipped");
   EXPECT_EQ(telegram.calls().size(), 1u);
+}
+
+TEST_F(alert_pipeline, a_deep_link_links_the_chat_that_sends_start) {
+  telegram.set_bot_username("flightwatch_test_bot");
+  start(true, {{"FW_TELEGRAM_POLL_TIMEOUT", "1s"}});
+  auto base = node->url() + "/user-manager";
+  ASSERT_EQ(http_request("POST", base + "/users",
+                         R"({"email":"anna@x.org","first_name":"Anna","last_name":"B"})",
+                         {"Idempotency-Key: u1"})
+              .status,
+            201);
+  EXPECT_EQ(http_request("POST", base + "/users/nobody@x.org/telegram-link").status, 404);
+  // The poller learns the bot's name from getMe shortly after start.
+  fw::test::http_result created;
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] {
+      created = http_request("POST", base + "/users/Anna@x.org/telegram-link");
+      return created.status == 201;
+    },
+    5s))
+    << created.status << " " << created.body << node->process().output();
+  auto link = json::parse(created.body)["link"].get<std::string>();
+  const std::string prefix = "https://t.me/flightwatch_test_bot?start=";
+  ASSERT_EQ(link.rfind(prefix, 0), 0u) << link;
+  auto token = link.substr(prefix.size());
+
+  telegram.push_update(chat, "/start " + token, "anna");
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] {
+      auto u = json::parse(http_get(base + "/users/anna@x.org").body);
+      return u["telegram_chat_id"] == chat;
+    },
+    5s))
+    << node->process().output();
+  ASSERT_TRUE(telegram.wait_for_messages(1, 5s));
+  EXPECT_NE(telegram.messages_to(chat)[0].plain_text.find("Linked"), std::string::npos);
+
+  // A token works once.
+  telegram.push_update(chat + 1, "/start " + token, "mallory");
+  ASSERT_TRUE(telegram.wait_for_messages(2, 5s));
+  EXPECT_NE(telegram.messages_to(chat + 1)[0].plain_text.find("not valid"), std::string::npos);
+  auto u = json::parse(http_get(base + "/users/anna@x.org").body);
+  EXPECT_EQ(u["telegram_chat_id"], chat);
+
+  // Stopping does not wait for the long poll.
+  const auto stopping = std::chrono::steady_clock::now();
+  node->process().signal(SIGTERM);
+  ASSERT_TRUE(node->process().wait_for(5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 3s);
 }
 
 } // namespace
