@@ -13,7 +13,7 @@ packages=(
   # tests: GoogleTest, and the real servers integration tests start themselves
   libgtest-dev libgmock-dev postgresql prometheus kcat openssl curl
   # benchmarks
-  wrk
+  wrk libbenchmark-dev
 )
 
 missing=()

@@ -43,17 +43,20 @@ outcome evaluate(const traffic_event& ev, const std::optional<alert_store::state
                           previous->threshold);
     return out;
   }
-  auto text = condition == "high" ? high_text(ev.flight_count, threshold)
-                                  : low_text(ev.flight_count, threshold);
+  // The sentence is built only for a notice: most events change nothing.
+  auto text = [&] {
+    return condition == "high" ? high_text(ev.flight_count, threshold)
+                               : low_text(ev.flight_count, threshold);
+  };
   alert_store::state next{ev.user_email, ev.airport_code, condition, threshold,
                           ev.flight_count, now_ms, now_ms};
   if (!previous || previous->condition != condition) {
-    out.notice = notice("firing", std::move(text), threshold);
+    out.notice = notice("firing", text(), threshold);
   } else {
     next.since_ms = previous->since_ms;
     next.last_notified_ms = previous->last_notified_ms;
     if (now_ms - previous->last_notified_ms >= repeat_interval.count()) {
-      out.notice = notice("repeat", std::move(text), threshold);
+      out.notice = notice("repeat", text(), threshold);
       next.last_notified_ms = now_ms;
     }
   }
