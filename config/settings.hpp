@@ -94,7 +94,7 @@ struct telegram_settings {
 
 struct kafka_settings {
   std::string brokers;                   // empty: in-process topics
-  std::string group_prefix = "flightwatch"; // consumer group: <prefix>.<role>
+  std::string group_prefix = "flightwatch"; // consumer group: <prefix>.<topic>
   std::uint64_t buffer_max_messages = 100000; // produced but not yet delivered
   unsigned max_in_flight = 256;          // consumed events awaiting their handler, per topic
 };

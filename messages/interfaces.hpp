@@ -87,7 +87,8 @@ using opensky_fetcher_actor = caf::typed_actor<
 /// The node's topics (to-alert-system, to-notifier, sla_breach), in process. Payloads are
 /// the JSON the seed's Kafka messages carry; the key orders events of one user.
 using topic_broker_actor = role_actor::extend<
-  // Publishes (topic, key, payload); answers once every subscriber has it queued.
+  // Publishes (topic, key, payload). In process: answers once every subscriber has it
+  // queued; over Kafka: once the broker acknowledged it (delivery report).
   caf::replies_to<publish_atom, std::string, std::string, std::string>::with<void>,
   // Subscribes an actor to a topic. It receives requests (topic_event_atom, topic,
   // payload) and answers (void) once it has handled the event: over Kafka the offset is

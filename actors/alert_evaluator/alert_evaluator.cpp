@@ -17,6 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 
+#include <deque>
+#include <map>
+
 namespace fw {
 
 namespace {
@@ -27,6 +30,10 @@ constexpr auto processed_retention = std::chrono::hours{24 * 7};
 struct evaluator_state {
   static constexpr const char* name = "alert-evaluator";
   node_context_ptr ctx;
+  /// Events waiting for an earlier event of the same (user, airport) to finish: the
+  /// state read, decision and record of one key must not interleave (two events read
+  /// "nothing firing" and both fire).
+  std::map<std::string, std::deque<std::pair<traffic_event, caf::response_promise>>> busy;
   prometheus::Counter* evaluated = nullptr;
   prometheus::Family<prometheus::Counter>* fired = nullptr;
 
@@ -60,6 +67,27 @@ std::string evaluate_once(store_session& s, const traffic_event& ev,
   return output;
 }
 
+void evaluate(self_pointer self, traffic_event ev, caf::response_promise rp);
+
+/// The event of this key is done: start the next one waiting for the key, if any.
+void next_of_key(self_pointer self, const std::string& key) {
+  auto& busy = self->state.busy;
+  auto i = busy.find(key);
+  if (i == busy.end())
+    return;
+  if (i->second.empty()) {
+    busy.erase(i);
+    return;
+  }
+  auto [ev, rp] = std::move(i->second.front());
+  i->second.pop_front();
+  evaluate(self, std::move(ev), std::move(rp));
+}
+
+std::string key_of(const traffic_event& ev) {
+  return ev.user_email + '\n' + ev.airport_code;
+}
+
 caf::result<void> on_event(self_pointer self, const std::string& payload) {
   traffic_event ev;
   try {
@@ -70,42 +98,60 @@ caf::result<void> on_event(self_pointer self, const std::string& payload) {
     return caf::unit;
   }
   caf::response_promise rp = self->make_response_promise();
+  auto [i, first] = self->state.busy.try_emplace(key_of(ev));
+  if (first)
+    evaluate(self, std::move(ev), rp);
+  else
+    i->second.emplace_back(std::move(ev), rp);
+  return rp;
+}
+
+void evaluate(self_pointer self, traffic_event ev, caf::response_promise rp_in) {
   auto& st = self->state;
+  // Whatever happens, the next event of this key runs after this one is answered.
+  auto key = key_of(ev);
+  auto rp = std::make_shared<caf::response_promise>(std::move(rp_in));
+  auto answer = [self, key, rp](caf::error err) {
+    if (err)
+      rp->deliver(std::move(err));
+    else
+      rp->deliver(caf::unit);
+    next_of_key(self, key);
+  };
   const auto repeat = st.ctx->cfg.alerts.repeat_interval;
   db_call<std::string>(
     self, st.storage(), st.ctx->cfg.storage.timeout, "evaluate_alert",
     [ev, repeat](store_session& s) { return evaluate_once(s, ev, repeat); },
-    [self, rp, ev](caf::expected<std::string> notice) mutable {
+    [self, answer, ev](caf::expected<std::string> notice) {
       auto& st = self->state;
       if (!notice) {
         log::warn(evaluator_state::name, "event ", ev.event_id, " not evaluated: ",
                   message_of(notice.error()));
-        rp.deliver(notice.error());
+        answer(notice.error());
         return;
       }
       st.evaluated->Increment();
       if (notice->empty()) {
-        rp.deliver(caf::unit);
+        answer({});
         return;
       }
       auto kind = nlohmann::json::parse(*notice).value("kind", std::string{});
       auto topics = caf::actor_cast<topic_broker_actor>(st.ctx->directory->get("topics"));
       if (!topics) {
-        rp.deliver(make_error(ec::unavailable, "topics are not running"));
+        answer(make_error(ec::unavailable, "topics are not running"));
         return;
       }
       self->request(topics, st.ctx->cfg.storage.timeout, publish_atom::value,
                     std::string{topic_to_notifier}, ev.user_email, *notice)
         .then(
-          [self, rp, kind]() mutable {
+          [self, answer, kind]() {
             auto labels = self->state.ctx->metrics->labels("alert_evaluator");
             labels.emplace("kind", kind);
             self->state.fired->Add(labels).Increment();
-            rp.deliver(caf::unit);
+            answer({});
           },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [answer](caf::error& err) { answer(std::move(err)); });
     });
-  return rp;
 }
 
 void schedule_purge(self_pointer self) {

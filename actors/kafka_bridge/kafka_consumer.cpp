@@ -350,6 +350,11 @@ std::unique_ptr<kafka_consumer> kafka_consumer::start(consumer_options opts, con
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
+      // A consumer that died (process killed) keeps its partitions until its session
+      // times out: 10 s instead of librdkafka's 45 s lets a restarted or other instance
+      // take over quickly, while a GC-free C++ process easily heartbeats every 3 s.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "3000"},
   };
   auto conf = make_conf(merged(std::move(props), s->opts.properties), error);
   if (!conf)

@@ -1,7 +1,7 @@
 #include "actors/node/roles.hpp"
 
 #include "actors/common/basic_role.hpp"
-#include "actors/common/topic_broker.hpp"
+#include "actors/kafka_bridge/kafka_topics.hpp"
 #include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/data_collector/data_collector.hpp"
 #include "actors/notifier/notifier.hpp"
@@ -32,7 +32,7 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
     {"sla-watchdog", spawn_basic_role<sla_watchdog_tag>},
     {"gateway", spawn_gateway},
   };
-  std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topic_broker}};
+  std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topics}};
   for (const auto& role : all_roles())
     if (std::find(roles.begin(), roles.end(), role) != roles.end())
       out.push_back({role, factories.at(role)});
