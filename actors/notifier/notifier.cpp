@@ -23,6 +23,7 @@
 #include <prometheus/histogram.h>
 
 #include <functional>
+#include <map>
 
 namespace fw {
 
@@ -38,6 +39,10 @@ struct notifier_state {
   std::vector<telegram_sender_actor> senders;
   size_t next_sender = 0;
   std::string bot_username; // from getMe, for deep links
+  /// Notifications being delivered, by event id, with the callbacks of copies of the same
+  /// event that arrived meanwhile (a redelivery while a slow send is still going): they
+  /// get the first one's outcome instead of sending again.
+  std::map<std::string, std::vector<std::function<void(caf::error)>>> in_flight;
   std::shared_ptr<std::atomic<bool>> stop_polling = std::make_shared<std::atomic<bool>>(false);
   prometheus::Family<prometheus::Counter>* sent = nullptr;
 
@@ -155,6 +160,18 @@ void deliver(self_pointer self, notification_store::record rec, notifier::text t
 void notify(self_pointer self, notification_store::record rec, notifier::text text,
             done_fn done) {
   auto& st = self->state;
+  auto [entry, first] = st.in_flight.try_emplace(rec.event_id);
+  if (!first) {
+    entry->second.push_back(std::move(done));
+    return;
+  }
+  done = [self, event_id = rec.event_id, done = std::move(done)](caf::error err) {
+    auto waiters = std::move(self->state.in_flight[event_id]);
+    self->state.in_flight.erase(event_id);
+    for (auto& w : waiters)
+      w(err);
+    done(std::move(err));
+  };
   rec.channel = st.telegram() ? "telegram" : "console";
   rec.text = st.telegram() ? text.html : text.plain;
   rec.status = "pending";
