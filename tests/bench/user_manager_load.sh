@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# User-manager load: POST /user-manager/users (fresh email, fresh Idempotency-Key) mixed 50/50
+# with GET /user-manager/users/<email> of users created earlier (tests/bench/
+# user_manager_load.lua), against one flightwatch node on SQLite and on PostgreSQL, in
+# alternating rounds (sqlite, postgres, sqlite, postgres, ...) so background noise hits both.
+# Each round starts a fresh node on a fresh database and warms it up first. Prints per round
+# req/s, p50/p99 latency, non-2xx answers, the node's peak RSS and the CPU other processes
+# on the machine used meanwhile; then where the time went (node, PostgreSQL and wrk CPU, the
+# node's server time per route and store time per operation, busy storage workers); then
+# the medians. Any non-2xx answer or socket error fails the run (exit 1), as does a node
+# that does not start.
+#
+#   tests/bench/user_manager_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-t WRK_THREADS]
+#       [-w WARMUP_SECONDS] [-b sqlite,postgres] [-p POOL_SIZE[,POOL_SIZE...]]
+#       [--pg-option NAME=VALUE]... [--no-build]
+#
+# -p runs every backend with each storage pool size (FW_STORAGE_POOL_SIZE) in the same
+# rounds. --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE"
+# (default: its stock settings, fsync and synchronous_commit on). Other FW_* variables in the
+# environment reach the node. FLIGHTWATCH_BUILD_DIR picks the build directory,
+# FLIGHTWATCH_PG_BIN_DIR the PostgreSQL binaries (default /usr/lib/postgresql/15/bin);
+# FLIGHTWATCH_BENCH_KEEP=1 keeps wrk's outputs and the node logs (the path is printed).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build_dir="${FLIGHTWATCH_BUILD_DIR:-$root/build}"
+pg_bin="${FLIGHTWATCH_PG_BIN_DIR:-/usr/lib/postgresql/15/bin}"
+lua="$root/tests/bench/user_manager_load.lua"
+duration=10
+rounds=3
+connections=100
+wrk_threads=2
+warmup=3
+backends=sqlite,postgres
+pools=""
+pg_options=()
+build=1
+
+usage() {
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) duration="$2"; shift 2 ;;
+    -r) rounds="$2"; shift 2 ;;
+    -c) connections="$2"; shift 2 ;;
+    -t) wrk_threads="$2"; shift 2 ;;
+    -w) warmup="$2"; shift 2 ;;
+    -b) backends="$2"; shift 2 ;;
+    -p) pools="$2"; shift 2 ;;
+    --pg-option) pg_options+=("$2"); shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "user_manager_load.sh: unknown argument '$1'" >&2; usage 2 ;;
+  esac
+done
+for n in "$duration" "$rounds" "$connections" "$wrk_threads" "$warmup" ${pools//,/ }; do
+  [[ "$n" =~ ^[0-9]+$ ]] || { echo "user_manager_load.sh: '$n' is not a number" >&2; exit 2; }
+done
+[ "$rounds" -ge 1 ] && [ "$duration" -ge 1 ] && [ "$wrk_threads" -ge 1 ] \
+  && [ "$connections" -ge "$wrk_threads" ] \
+  || { echo "need -r >= 1, -d >= 1, -t >= 1 and -c >= -t" >&2; exit 2; }
+for b in ${backends//,/ }; do
+  [[ "$b" =~ ^(sqlite|postgres)$ ]] || { echo "user_manager_load.sh: unknown backend '$b'" >&2; exit 2; }
+done
+for o in "${pg_options[@]}"; do
+  [[ "$o" =~ ^[a-z_.]+=[^[:space:]]+$ ]] || { echo "user_manager_load.sh: --pg-option '$o' is not NAME=VALUE" >&2; exit 2; }
+done
+
+for tool in wrk curl; do
+  command -v "$tool" >/dev/null || { echo "user_manager_load.sh: $tool is not installed" >&2; exit 1; }
+done
+if [[ ",$backends," == *,postgres,* ]]; then
+  for tool in initdb pg_ctl createdb dropdb; do
+    [ -x "$pg_bin/$tool" ] || { echo "user_manager_load.sh: $pg_bin/$tool is missing (PostgreSQL 15 server)" >&2; exit 1; }
+  done
+fi
+
+if [ "$build" = 1 ]; then
+  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
+    || { echo "user_manager_load.sh: $build_dir is not configured (run deploy/build.sh)" >&2; exit 1; }
+  # Two jobs at most: the cores are shared.
+  cmake --build "$build_dir" --target flightwatch -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
+fi
+node_bin="$build_dir/flightwatch"
+[ -x "$node_bin" ] || { echo "user_manager_load.sh: $node_bin is missing (build first)" >&2; exit 1; }
+
+tmp="$(mktemp -d -t fw-umload.XXXXXX)"
+pg_dir=""
+pg_port=""
+node_pid=""
+
+stop_pid() { # SIGTERM, up to 10 s to exit, then SIGKILL
+  local pid="$1"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# PostgreSQL refuses to run as root: then its server tools run as "postgres" (or "nobody").
+pg_user=""
+if [ "$(id -u)" = 0 ]; then
+  if id postgres >/dev/null 2>&1; then pg_user=postgres; else pg_user=nobody; fi
+fi
+as_pg() { # runs a server tool as the PostgreSQL user, from a directory that user may enter
+  if [ -n "$pg_user" ]; then
+    (cd "$pg_dir" && runuser -u "$pg_user" -- env LC_ALL=C.UTF-8 "$@")
+  else
+    (cd "$pg_dir" && LC_ALL=C.UTF-8 "$@")
+  fi
+}
+
+cleanup() {
+  [ -n "$node_pid" ] && stop_pid "$node_pid"
+  if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w -t 20 stop >/dev/null 2>&1 || true
+  fi
+  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
+  if [ "${FLIGHTWATCH_BENCH_KEEP:-0}" = 1 ]; then
+    echo "user_manager_load.sh: kept wrk outputs and node logs in $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { # nothing accepts on 127.0.0.1:$1
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+port_unused() { # no socket of any state uses local port $1 (when ss is there)
+  command -v ss >/dev/null || return 0
+  [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# Ports below the ephemeral range: client sockets (wrk, the node's database connections)
+# take ephemeral ports and would make a server's bind fail.
+ephemeral_low="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+if [ "$ephemeral_low" -gt 12000 ]; then
+  port_base=10000
+  port_span=$((ephemeral_low - 10000))
+else
+  port_base=20000
+  port_span=40000
+fi
+
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((port_base + RANDOM % port_span))
+    if port_free "$p" && port_unused "$p" && [ "$p" != "$pg_port" ]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "user_manager_load.sh: no free port found" >&2
+  return 1
+}
+
+# -- PostgreSQL: a throw-away cluster on loopback, trust auth ------------------------------
+start_postgres() {
+  pg_dir="$(mktemp -d -t fw-umload-pg.XXXXXX)"
+  [ -n "$pg_user" ] && chown "$pg_user:" "$pg_dir"
+  as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    --no-instructions >"$pg_dir/initdb.log" 2>&1 \
+    || { echo "user_manager_load.sh: initdb failed:" >&2; cat "$pg_dir/initdb.log" >&2; exit 1; }
+  local opts attempt
+  for attempt in 1 2 3; do # another process may take the free port before the server binds
+    pg_port="$(free_port)"
+    opts="-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1"
+    for o in "${pg_options[@]}"; do opts+=" -c $o"; done
+    if as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -o "$opts" -w -t 30 \
+         start >/dev/null 2>&1; then
+      return 0
+    fi
+  done
+  echo "user_manager_load.sh: PostgreSQL did not start; its log:" >&2
+  cat "$pg_dir/server.log" >&2
+  exit 1
+}
+
+pg_cpu_ticks() { # utime + stime of the postmaster and all its children (the node's backends)
+  local pm
+  pm="$(head -1 "$pg_dir/data/postmaster.pid")"
+  { echo "$pm"; ps -o pid= --ppid "$pm" || true; } |
+    while read -r p; do
+      if [ -r "/proc/$p/stat" ]; then
+        awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" || true
+      fi
+    done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# -- the node --------------------------------------------------------------------------------
+# start_node NAME STORAGE_URL POOL -> sets node_pid and node_url, waits for GET /health 200
+start_node() {
+  local name="$1" url="$2" pool="$3" port attempt
+  local pool_env=()
+  [ -n "$pool" ] && pool_env=(FW_STORAGE_POOL_SIZE="$pool")
+  for attempt in 1 2 3; do # another process may take the free port first: try another
+    port="$(free_port)"
+    env "${pool_env[@]}" FW_GATEWAY_ACCESS_LOG=false FW_GATEWAY_PORT="$port" \
+      FW_GATEWAY_HOST=127.0.0.1 FW_STORAGE_URL="$url" FW_LOG_LEVEL=warn \
+      "$node_bin" >"$tmp/$name.log" 2>&1 &
+    node_pid=$!
+    node_url="http://127.0.0.1:$port"
+    for _ in $(seq 300); do
+      if [ "$(curl -s -o /dev/null -w '%{http_code}' "$node_url/health")" = 200 ]; then
+        return 0
+      fi
+      kill -0 "$node_pid" 2>/dev/null || break
+      grep -q 'Address already in use' "$tmp/$name.log" && break
+      sleep 0.1
+    done
+    grep -q 'Address already in use' "$tmp/$name.log" && [ "$attempt" -lt 3 ] || break
+    stop_pid "$node_pid"
+  done
+  echo "user_manager_load.sh: node $name did not answer GET /health with 200; its log:" >&2
+  cat "$tmp/$name.log" >&2
+  exit 1
+}
+
+sys_busy_ticks() { # user + nice + system time of the whole machine (all cores)
+  awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat
+}
+
+children_ticks() { # CPU time of this shell's waited-for children (wrk, curl, ...)
+  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
+}
+
+cpu_ticks() { # utime + stime of a process, in clock ticks
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# wrk_run NAME PREFIX SECONDS -> wrk's output in $tmp/wrk-NAME.txt
+wrk_run() {
+  local per_thread=$(((connections + wrk_threads - 1) / wrk_threads))
+  local lag=$((per_thread * 10 > 100 ? per_thread * 10 : 100))
+  FLIGHTWATCH_BENCH_PREFIX="$2" FLIGHTWATCH_BENCH_GET_LAG="$lag" \
+    wrk -t"$wrk_threads" -c"$connections" -d"${3}s" --latency -s "$lua" "$node_url" \
+    >"$tmp/wrk-$1.txt" 2>&1 || { echo "user_manager_load.sh: wrk failed:" >&2; cat "$tmp/wrk-$1.txt" >&2; exit 1; }
+}
+
+# The node's own histograms, as "KIND:NAME:sum|count value" lines: server time per route
+# (http) and time of each store operation on a storage worker (store).
+metric_sums() {
+  curl -s "$node_url/metrics" | awk '
+    /^(http_request_duration_seconds|flightwatch_store_operation_duration_seconds)_(sum|count)\{/ {
+      kind = ($0 ~ /^http/) ? "http" : "store"
+      part = ($0 ~ /_sum\{/) ? "sum" : "count"
+      label = (kind == "http") ? "route" : "operation"
+      name = $0
+      if (!match(name, label "=\"[^\"]*\"")) next
+      name = substr(name, RSTART + length(label) + 2, RLENGTH - length(label) - 3)
+      print kind ":" name ":" part, $NF
+    }'
+}
+
+# metric_delta BEFORE AFTER KIND NAME -> mean milliseconds between the two snapshots
+metric_delta() {
+  awk -v k="$3:$4" 'FNR == NR { before[$1] = $2; next }
+    { after[$1] = $2 }
+    END { n = after[k ":count"] - before[k ":count"]; s = after[k ":sum"] - before[k ":sum"]
+          printf "%.2f", (n > 0 ? s / n * 1000 : 0) }' "$1" "$2"
+}
+
+# busy_workers BEFORE AFTER SECONDS -> store operation time per second: busy storage workers
+busy_workers() {
+  awk -v secs="$3" 'FNR == NR { before[$1] = $2; next }
+    $1 ~ /^store:.*:sum$/ { s += $2 - before[$1] }
+    END { printf "%.2f", s / secs }' "$1" "$2"
+}
+
+field() { # the KEY=value of the fw-bench line in FILE
+  sed -n 's/^fw-bench: .*\b'"$2"'=\([^ ]*\).*$/\1/p' "$1"
+}
+
+# -- measure ---------------------------------------------------------------------------------
+clk_tck="$(getconf CLK_TCK)"
+run_id="$(date +%s)$RANDOM"
+variants=()
+for b in ${backends//,/ }; do
+  if [ -n "$pools" ]; then
+    for p in ${pools//,/ }; do variants+=("$b:$p"); done
+  else
+    variants+=("$b:${FW_STORAGE_POOL_SIZE:-}")
+  fi
+done
+[[ ",$backends," == *,postgres,* ]] && start_postgres
+
+echo "# machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+  "$(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency -s user_manager_load.lua," \
+  "$rounds rounds alternating ${variants[*]}, ${warmup}s warm-up each on a fresh node and database"
+[ ${#pg_options[@]} -gt 0 ] && echo "# PostgreSQL options: ${pg_options[*]}"
+
+results="$tmp/results"
+timing="$tmp/timing"
+: >"$results"
+: >"$timing"
+failed=0
+for r in $(seq "$rounds"); do
+  for v in "${variants[@]}"; do
+    backend="${v%%:*}"
+    pool="${v#*:}"
+    name="r$r-$backend${pool:+-p$pool}"
+    if [ "$backend" = sqlite ]; then
+      url="sqlite://$tmp/$name.db"
+    else
+      db="fw_$(tr -- '-' '_' <<<"$name")"
+      "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$db"
+      url="postgresql://postgres@127.0.0.1:$pg_port/$db"
+    fi
+    start_node "$name" "$url" "$pool"
+    if [ "$warmup" -gt 0 ]; then
+      wrk_run "$name-warmup" "w$run_id-$name" "$warmup"
+      if ! grep -q '^fw-bench: .* non2xx=0 socket_errors=0 ' "$tmp/wrk-$name-warmup.txt"; then
+        failed=1
+        echo "FAILURES in $name warm-up: $(grep '^fw-bench: ' "$tmp/wrk-$name-warmup.txt")" >&2
+      fi
+    fi
+    node_before="$(cpu_ticks "$node_pid")"
+    pg_before=0
+    [ "$backend" = postgres ] && pg_before="$(pg_cpu_ticks)"
+    metric_sums >"$tmp/$name.metrics-before"
+    sys_before="$(sys_busy_ticks)"
+    wrk_before="$(children_ticks)"
+    wrk_run "$name" "m$run_id-$name" "$duration"
+    wrk_after="$(children_ticks)"
+    sys_after="$(sys_busy_ticks)"
+    kill -0 "$node_pid" 2>/dev/null || { echo "user_manager_load.sh: node $name died; its log:" >&2; cat "$tmp/$name.log" >&2; exit 1; }
+    node_after="$(cpu_ticks "$node_pid")"
+    metric_sums >"$tmp/$name.metrics-after"
+    pg_after=0
+    [ "$backend" = postgres ] && pg_after="$(pg_cpu_ticks)"
+    hwm_kb="$(awk '/^VmHWM:/ { print $2 }' "/proc/$node_pid/status")"
+    stop_pid "$node_pid"
+    node_pid=""
+    [ "$backend" = postgres ] && "$pg_bin/dropdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$db"
+    rm -f "$tmp/$name.db" "$tmp/$name.db-wal" "$tmp/$name.db-shm"
+
+    out="$tmp/wrk-$name.txt"
+    grep -q '^fw-bench: ' "$out" \
+      || { echo "user_manager_load.sh: no result line from wrk:" >&2; cat "$out" >&2; exit 1; }
+    req="$(field "$out" requests)"
+    non2xx="$(field "$out" non2xx)"
+    sockerr="$(field "$out" socket_errors)"
+    if [ "$non2xx" != 0 ] || [ "$sockerr" != 0 ]; then
+      failed=1
+      echo "FAILURES in $name: $non2xx non-2xx, $sockerr socket errors;" \
+        "statuses $(field "$out" statuses)" >&2
+    fi
+    awk -v r="$r" -v b="$backend" -v p="${pool:-default}" -v rps="$(field "$out" rps)" \
+        -v p50="$(field "$out" p50_us)" -v p99="$(field "$out" p99_us)" -v n2="$non2xx" \
+        -v se="$sockerr" -v req="$req" -v nt="$((node_after - node_before))" \
+        -v pt="$((pg_after - pg_before))" -v hz="$clk_tck" -v hwm="$hwm_kb" \
+        -v posts="$(field "$out" posts)" -v gets="$(field "$out" gets)" \
+      'BEGIN { printf "%s %s %s %d %.2f %.2f %d %d %.1f %.1f %.1f %d %d\n", r, b, p, rps,
+               p50 / 1000, p99 / 1000, n2, se, (req > 0 ? nt / hz * 1e6 / req : 0),
+               (req > 0 ? pt / hz * 1e6 / req : 0), hwm / 1024, posts, gets }' >>"$results"
+    m0="$tmp/$name.metrics-before"
+    m1="$tmp/$name.metrics-after"
+    echo "$r $backend ${pool:-default} $(metric_delta "$m0" "$m1" http /user-manager/users)" \
+      "$(metric_delta "$m0" "$m1" http '/user-manager/users/{email}')" \
+      "$(metric_delta "$m0" "$m1" store create_user)" \
+      "$(metric_delta "$m0" "$m1" store find_user) $(busy_workers "$m0" "$m1" "$duration")" \
+      "$(awk -v t="$((sys_after - sys_before - (node_after - node_before) - (pg_after - pg_before) - (wrk_after - wrk_before)))" \
+             -v hz="$clk_tck" -v d="$duration" 'BEGIN { printf "%.2f", t / hz / d }')" \
+      "$(awk -v t="$((wrk_after - wrk_before))" -v hz="$clk_tck" -v d="$duration" 'BEGIN { printf "%.2f", t / hz / d }')" \
+      >>"$timing"
+    tail -1 "$results" | awk '{ printf "# round %s %s pool %s: %s req/s, p50 %s ms, p99 %s ms, %s non-2xx\n", $1, $2, $3, $4, $5, $6, $7 }' >&2
+  done
+done
+
+# -- report ------------------------------------------------------------------------------
+median() { # numbers on stdin, printf format -> median
+  sort -g | awk -v fmt="$1" '{ v[NR] = $1 } END {
+    printf fmt, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+col() { # backend pool column [file] -> that column of that variant's rounds
+  awk -v b="$1" -v p="$2" -v c="$3" '$2 == b && $3 == p { print $c }' "${4:-$results}"
+}
+variant_labels() { # "backend pool" per variant, in run order
+  for v in "${variants[@]}"; do
+    p="${v#*:}"
+    echo "${v%%:*} ${p:-default}"
+  done
+}
+
+echo
+echo "| round | backend | pool | req/s | p50 ms | p99 ms | non-2xx | socket errors" \
+  "| node peak RSS MiB | POST / GET sent | other processes' CPU (cores) |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+paste -d' ' "$results" "$timing" |
+  awk '{ printf "| %s | %s | %s | %d | %.2f | %.2f | %d | %d | %.1f | %d / %d | %.2f |\n",
+         $1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $13, $22 }'
+while read -r b p; do
+  printf '| median | %s | %s | %s | %s | %s | %s | %s | %s | | %s |\n' "$b" "$p" \
+    "$(col "$b" "$p" 4 | median %d)" "$(col "$b" "$p" 5 | median %.2f)" \
+    "$(col "$b" "$p" 6 | median %.2f)" "$(col "$b" "$p" 7 | median %d)" \
+    "$(col "$b" "$p" 8 | median %d)" "$(col "$b" "$p" 11 | median %.1f)" \
+    "$(col "$b" "$p" 9 "$timing" | median %.2f)"
+done < <(variant_labels)
+
+# Where the time goes: CPU per request, the node's mean server time per route, the mean
+# time of a store operation on its worker, and busy storage workers (store time / second).
+echo
+echo "| round | backend | pool | node CPU µs/req | PostgreSQL CPU µs/req | wrk CPU (cores)" \
+  "| POST server ms | GET server ms | create_user store ms | find_user store ms | busy workers |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+paste -d' ' "$results" "$timing" |
+  awk '{ printf "| %s | %s | %s | %.1f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", $1, $2,
+         $3, $9, ($2 == "postgres" ? sprintf("%.1f", $10) : "—"), $23, $17, $18, $19, $20, $21 }'
+while read -r b p; do
+  pgcpu="—"
+  [ "$b" = postgres ] && pgcpu="$(col "$b" "$p" 10 | median %.1f)"
+  printf '| median | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$b" "$p" \
+    "$(col "$b" "$p" 9 | median %.1f)" "$pgcpu" "$(col "$b" "$p" 10 "$timing" | median %.2f)" \
+    "$(col "$b" "$p" 4 "$timing" | median %.2f)" \
+    "$(col "$b" "$p" 5 "$timing" | median %.2f)" "$(col "$b" "$p" 6 "$timing" | median %.2f)" \
+    "$(col "$b" "$p" 7 "$timing" | median %.2f)" "$(col "$b" "$p" 8 "$timing" | median %.2f)"
+done < <(variant_labels)
+if [[ ",$backends," == *,postgres,* ]]; then
+  echo
+  for v in "${variants[@]}"; do
+    [ "${v%%:*}" = postgres ] || continue
+    p="${v#*:}"
+    p="${p:-default}"
+    awk -v m="$(col postgres "$p" 6 | median %.2f)" -v c="$connections" -v p="$p" 'BEGIN {
+      printf "target p99 < 10 ms on PostgreSQL at %d connections (pool %s): %s (median p99 %.2f ms)\n",
+             c, p, (m < 10 ? "met" : "MISSED"), m }'
+  done
+fi
+echo "# load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$failed" = 1 ]; then
+  echo "user_manager_load.sh: some requests failed (see above)" >&2
+  exit 1
+fi
