@@ -179,8 +179,11 @@ std::vector<key_spec> make_schema() {
     row("kafka", "group_prefix", &s::kafka, &kafka_settings::group_prefix),
     row("kafka", "buffer_max_messages", &s::kafka, &kafka_settings::buffer_max_messages),
     row("kafka", "max_in_flight", &s::kafka, &kafka_settings::max_in_flight),
+    row("kafka", "fetch_wait", &s::kafka, &kafka_settings::fetch_wait),
+    row("kafka", "linger", &s::kafka, &kafka_settings::linger),
     row("alerts", "repeat_interval", &s::alerts, &alerts_settings::repeat_interval),
     row("notifier", "admins", &s::notifier, &notifier_settings::admins),
+    row("sla", "config_file", &s::sla, &sla_settings::config_file),
     row("log", "level", &s::log, &log_settings::level),
   };
 }

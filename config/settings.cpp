@@ -281,6 +281,10 @@ std::optional<std::string> settings::validate() const {
     return "kafka.group_prefix: must not be empty";
   if (kafka.max_in_flight == 0)
     return "kafka.max_in_flight: must be at least 1";
+  if (kafka.fetch_wait.count() <= 0 || kafka.fetch_wait > std::chrono::seconds{10})
+    return "kafka.fetch_wait: expected 1ms to 10s";
+  if (kafka.linger.count() < 0 || kafka.linger > std::chrono::seconds{10})
+    return "kafka.linger: expected 0 to 10s";
   if (alerts.repeat_interval.count() <= 0)
     return "alerts.repeat_interval: must be positive";
   if (log.level != "debug" && log.level != "info" && log.level != "warn"

@@ -97,6 +97,8 @@ struct kafka_settings {
   std::string group_prefix = "flightwatch"; // consumer group: <prefix>.<topic>
   std::uint64_t buffer_max_messages = 100000; // produced but not yet delivered
   unsigned max_in_flight = 256;          // consumed events awaiting their handler, per topic
+  duration fetch_wait{std::chrono::milliseconds{5}};  // broker holds a fetch with no data
+  duration linger{std::chrono::milliseconds{1}};      // producer batches this long at most
 };
 
 struct alerts_settings {
@@ -105,6 +107,10 @@ struct alerts_settings {
 
 struct notifier_settings {
   std::vector<std::string> admins; // user e-mails that receive SLA breaches
+};
+
+struct sla_settings {
+  std::string config_file; // the SLA document (config/sla.yaml); empty: no metric watched
 };
 
 struct log_settings {
@@ -122,6 +128,7 @@ struct settings {
   kafka_settings kafka;
   alerts_settings alerts;
   notifier_settings notifier;
+  sla_settings sla;
   log_settings log;
 
   /// Semantic checks (ranges, URL shapes, role names). Returns "<section>.<key>: why".
