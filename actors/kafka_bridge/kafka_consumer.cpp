@@ -355,21 +355,20 @@ std::unique_ptr<kafka_consumer> kafka_consumer::start(consumer_options opts, con
       // take over quickly, while a GC-free C++ process easily heartbeats every 3 s.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "3000"},
+      // How long the broker holds a fetch that finds nothing new (librdkafka: 500 ms). A
+      // real broker answers as soon as a record arrives; the test broker only after it.
+      {"fetch.wait.max.ms", ms_property(s->opts.fetch_wait)},
   };
-  auto conf = make_conf(merged(std::move(props), s->opts.properties), error);
-  if (!conf)
+  s->rk = new_client(
+      RD_KAFKA_CONSUMER, std::move(props), s->opts.properties, s.get(),
+      [](rd_kafka_conf_t* conf) {
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+      },
+      error);
+  if (!s->rk)
     return nullptr;
-  rd_kafka_conf_set_opaque(conf.get(), s.get());
-  rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
-  rd_kafka_conf_set_offset_commit_cb(conf.get(), on_commit);
-  rd_kafka_conf_set_error_cb(conf.get(), on_error);
-  char errstr[512];
-  s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
-  if (!s->rk) {
-    error = std::string{"kafka consumer: "} + errstr;
-    return nullptr;
-  }
-  conf.release();
   rd_kafka_poll_set_consumer(s->rk); // callbacks are served by the consumer poll
   partition_list_ptr topics{rd_kafka_topic_partition_list_new(1)};
   rd_kafka_topic_partition_list_add(topics.get(), s->opts.topic.c_str(), RD_KAFKA_PARTITION_UA);

@@ -32,6 +32,7 @@ struct consumer_options {
   std::string topic;
   std::string group;
   std::size_t max_in_flight = 256;
+  std::chrono::milliseconds fetch_wait{5};       // fetch.wait.max.ms
   std::map<std::string, std::string> properties; // extra librdkafka properties, applied last
   std::chrono::milliseconds lag_interval{5000};
   std::chrono::milliseconds close_timeout{3000}; // commit and leave the group, at most

@@ -194,21 +194,18 @@ std::unique_ptr<kafka_producer> kafka_producer::start(producer_options opts, pro
       // Broker down: retry without a deadline; the bounded buffer is the limit instead.
       {"message.timeout.ms", "0"},
       {"queue.buffering.max.messages", std::to_string(buffer)},
+      // Longest wait for more events to batch with (librdkafka: 5 ms).
+      {"linger.ms", ms_property(s->opts.linger)},
   };
-  auto conf = make_conf(merged(std::move(props), s->opts.properties), error);
-  if (!conf)
+  s->rk = new_client(
+      RD_KAFKA_PRODUCER, std::move(props), s->opts.properties, s.get(),
+      [](rd_kafka_conf_t* conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+      },
+      error);
+  if (!s->rk)
     return nullptr;
-  rd_kafka_conf_set_opaque(conf.get(), s.get());
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
-  rd_kafka_conf_set_error_cb(conf.get(), on_error);
-  char errstr[512];
-  // rd_kafka_new takes the configuration over only when it succeeds.
-  s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
-  if (!s->rk) {
-    error = std::string{"kafka producer: "} + errstr;
-    return nullptr;
-  }
-  conf.release();
   if (s->opts.reachable)
     s->opts.reachable->Set(0);
   std::unique_ptr<kafka_producer> out{new kafka_producer(s)};

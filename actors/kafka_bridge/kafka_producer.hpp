@@ -25,6 +25,7 @@ struct producer_options {
   std::string brokers;
   std::string client_id;
   std::uint64_t buffer_max_messages = 100000;
+  std::chrono::milliseconds linger{1};            // linger.ms
   std::map<std::string, std::string> properties;  // extra librdkafka properties, applied last
   std::chrono::milliseconds probe_interval{5000}; // metadata probe while a broker answers
   std::chrono::milliseconds probe_timeout{500};   // (every second while none does)

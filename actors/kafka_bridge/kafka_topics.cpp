@@ -316,6 +316,7 @@ caf::result<void> subscribe(topics_actor* self, const std::string& topic,
   opts.topic = topic;
   opts.group = group;
   opts.max_in_flight = st.cfg.max_in_flight;
+  opts.fetch_wait = st.cfg.fetch_wait;
   opts.properties = st.cfg.properties;
   opts.lag_interval = st.cfg.lag_interval;
   opts.close_timeout = st.cfg.shutdown_timeout * 3 / 4; // done before the actor gives up
@@ -389,6 +390,7 @@ void start_producer(topics_actor* self) {
   opts.brokers = st.cfg.brokers;
   opts.client_id = st.cfg.client_id;
   opts.buffer_max_messages = st.cfg.buffer_max_messages;
+  opts.linger = st.cfg.linger;
   opts.properties = st.cfg.properties;
   opts.probe_interval = st.cfg.probe_interval;
   opts.probe_timeout = st.cfg.probe_timeout;
@@ -490,6 +492,10 @@ std::optional<std::string> kafka_topics_config::validate() const {
     return "buffer_max_messages: must be at least 1";
   if (max_in_flight == 0)
     return "max_in_flight: must be at least 1";
+  if (fetch_wait <= 0ms || fetch_wait > 300s)
+    return "fetch_wait: expected 1ms to 300s";
+  if (linger < 0ms || linger > 900s)
+    return "linger: expected 0 to 900s";
   if (delivery_timeout <= 0ms || retry_backoff <= 0ms || retry_backoff_max < retry_backoff)
     return "delivery_timeout / retry_backoff: must be positive, backoff max >= backoff";
   if (probe_interval <= 0ms || probe_timeout <= 0ms || lag_interval <= 0ms)
@@ -505,6 +511,8 @@ kafka_topics_config kafka_topics_config::from(const settings& s) {
   c.group_prefix = s.kafka.group_prefix;
   c.buffer_max_messages = s.kafka.buffer_max_messages;
   c.max_in_flight = s.kafka.max_in_flight;
+  c.fetch_wait = s.kafka.fetch_wait;
+  c.linger = s.kafka.linger;
   if (!s.node.name.empty())
     c.client_id = "flightwatch-" + s.node.name;
   // Within the supervisor's patience for one child: flush first, then whatever is left.

@@ -36,9 +36,11 @@ namespace fw {
 struct kafka_topics_config {
   std::string brokers; // bootstrap.servers
   std::string group_prefix = "flightwatch";
-  std::string client_id = "flightwatch";      // + node name, for the broker's logs
-  std::uint64_t buffer_max_messages = 100000; // produced, not yet acknowledged by the broker
-  unsigned max_in_flight = 256;               // records unanswered per subscription
+  std::string client_id = "flightwatch";             // + node name, for the broker's logs
+  std::uint64_t buffer_max_messages = 100000;        // produced, not yet acknowledged by the broker
+  unsigned max_in_flight = 256;                      // records unanswered per subscription
+  duration fetch_wait{std::chrono::milliseconds{5}}; // consumers' fetch.wait.max.ms
+  duration linger{std::chrono::milliseconds{1}};     // producer's linger.ms
   duration delivery_timeout{std::chrono::seconds{30}};    // a subscriber's answer; then redelivered
   duration retry_backoff{std::chrono::milliseconds{200}}; // first redelivery delay, doubled...
   duration retry_backoff_max{std::chrono::seconds{10}};   // ...up to this
@@ -47,7 +49,7 @@ struct kafka_topics_config {
   duration lag_interval{std::chrono::seconds{5}};     // consumer lag gauge refresh
   duration flush_timeout{std::chrono::seconds{2}};    // producer flush on shutdown
   duration shutdown_timeout{std::chrono::seconds{4}}; // flush + closing consumers, at most
-  std::map<std::string, std::string> properties;      // extra librdkafka properties
+  std::map<std::string, std::string> properties;      // extra librdkafka properties, applied last
 
   /// "<key>: why", or nothing when usable.
   std::optional<std::string> validate() const;

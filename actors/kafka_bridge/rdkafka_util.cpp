@@ -23,8 +23,7 @@ bool secret(const std::string& name) {
   return false;
 }
 
-} // namespace
-
+/// A configuration with `props` set in order; see new_client.
 conf_ptr make_conf(const properties& props, std::string& error) {
   conf_ptr conf{rd_kafka_conf_new()};
   char errstr[512];
@@ -44,6 +43,29 @@ properties merged(properties base, const std::map<std::string, std::string>& ove
   for (const auto& kv : overrides)
     base.emplace_back(kv);
   return base;
+}
+
+} // namespace
+
+rd_kafka_t* new_client(rd_kafka_type_t type, properties props,
+                       const std::map<std::string, std::string>& overrides, void* opaque,
+                       const conf_callbacks& callbacks, std::string& error) {
+  auto conf = make_conf(merged(std::move(props), overrides), error);
+  if (!conf)
+    return nullptr;
+  rd_kafka_conf_set_opaque(conf.get(), opaque);
+  if (callbacks)
+    callbacks(conf.get());
+  char errstr[512];
+  // rd_kafka_new takes the configuration over only when it succeeds.
+  auto* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (!rk) {
+    error =
+        std::string{type == RD_KAFKA_PRODUCER ? "kafka producer: " : "kafka consumer: "} + errstr;
+    return nullptr;
+  }
+  conf.release();
+  return rk;
 }
 
 } // namespace fw::kafka

@@ -3,7 +3,8 @@
 // broker is reachable), a full producer buffer answers unavailable, one key keeps its
 // order, a failed record is redelivered and nothing is committed past it, a restarted
 // consumer resumes after the last acknowledged record, max_in_flight bounds unanswered
-// deliveries, metrics and health. The offset bookkeeping is also tested on its own.
+// deliveries, metrics and health. The offset bookkeeping and the configuration (fetch
+// wait, linger, bad librdkafka properties) are also tested on their own.
 
 #include "actors/common/topic_broker.hpp"
 #include "actors/kafka_bridge/kafka_topics.hpp"
@@ -301,9 +302,12 @@ fw::kafka_topics_config test_config(const std::string& brokers) {
   c.lag_interval = 300ms;
   c.flush_timeout = 1s;
   c.shutdown_timeout = 3s;
-  c.properties = {{"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"},
-                  {"reconnect.backoff.ms", "50"}, {"reconnect.backoff.max.ms", "300"},
-                  {"fetch.wait.max.ms", "50"},    {"topic.metadata.refresh.interval.ms", "1000"}};
+  c.fetch_wait = 50ms;
+  c.properties = {{"session.timeout.ms", "6000"},
+                  {"heartbeat.interval.ms", "500"},
+                  {"reconnect.backoff.ms", "50"},
+                  {"reconnect.backoff.max.ms", "300"},
+                  {"topic.metadata.refresh.interval.ms", "1000"}};
   return c;
 }
 
@@ -460,6 +464,42 @@ std::string metric_line(const std::string& text, const std::string& name,
 }
 
 const std::string topic = fw::topic_to_notifier;
+
+// -- configuration -----------------------------------------------------------------------
+
+TEST(kafka_topics_config, takes_fetch_wait_and_linger_from_the_settings) {
+  fw::settings s;
+  s.kafka.brokers = "127.0.0.1:9092";
+  auto c = fw::kafka_topics_config::from(s);
+  EXPECT_EQ(c.fetch_wait, 5ms); // the shipped defaults
+  EXPECT_EQ(c.linger, 1ms);
+  s.kafka.fetch_wait = 20ms;
+  s.kafka.linger = 0ms;
+  c = fw::kafka_topics_config::from(s);
+  EXPECT_EQ(c.fetch_wait, 20ms);
+  EXPECT_EQ(c.linger, 0ms);
+  EXPECT_FALSE(c.validate());
+  c.fetch_wait = 0ms;
+  ASSERT_TRUE(c.validate());
+  EXPECT_EQ(c.validate()->rfind("fetch_wait:", 0), 0u) << *c.validate();
+}
+
+TEST(kafka_topics_config, a_bad_librdkafka_property_names_its_key_and_keeps_secrets) {
+  auto kcfg = test_config("127.0.0.1:" + std::to_string(fw::test::free_port()));
+  kcfg.properties["linger.ms"] = "soon";
+  test_node bad{kcfg};
+  auto h = bad.health();
+  EXPECT_FALSE(h.ready);
+  EXPECT_NE(h.detail.find("kafka property linger.ms"), std::string::npos) << h.detail;
+  // A property whose name looks secret: its value is never repeated.
+  kcfg.properties.erase("linger.ms");
+  kcfg.properties["ssl.key.password.typo"] = "hunter2";
+  test_node secret{kcfg};
+  h = secret.health();
+  EXPECT_NE(h.detail.find("kafka property ssl.key.password.typo: invalid"), std::string::npos)
+      << h.detail;
+  EXPECT_EQ(h.detail.find("hunter2"), std::string::npos) << h.detail;
+}
 
 // -- publishing --------------------------------------------------------------------------
 
