@@ -1,6 +1,7 @@
 #include "config/settings.hpp"
 
 #include "config/schema.hpp"
+#include "config/sla_document.hpp"
 
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -293,6 +295,27 @@ std::optional<std::string> settings::validate() const {
   return std::nullopt;
 }
 
+namespace {
+
+/// Reads sla.config_file when this node runs the watchdog; returns why it cannot.
+std::string load_sla_document(settings& s, const std::optional<std::string>& config_file) {
+  const auto& roles = s.node.roles;
+  if (s.sla.config_file.empty()
+      || std::find(roles.begin(), roles.end(), "sla-watchdog") == roles.end())
+    return {};
+  std::filesystem::path path{s.sla.config_file};
+  if (path.is_relative() && config_file)
+    path = std::filesystem::path{*config_file}.parent_path() / path;
+  auto doc = load_sla_file(path.string());
+  if (!doc.value)
+    return doc.error;
+  s.sla.config_file = path.string();
+  s.sla.document = std::make_shared<const sla_document>(std::move(*doc.value));
+  return {};
+}
+
+} // namespace
+
 load_result load_settings(const config_sources& src) {
   load_result result;
   settings s;
@@ -329,6 +352,10 @@ load_result load_settings(const config_sources& src) {
     s.node.scheduler_threads = std::max(2u, std::thread::hardware_concurrency());
   if (auto err = s.validate()) {
     result.error = *err;
+    return result;
+  }
+  if (auto err = load_sla_document(s, src.file); !err.empty()) {
+    result.error = "sla.config_file: " + err;
     return result;
   }
   result.value = std::move(s);

@@ -4,6 +4,7 @@
 // fails with one line naming the offending key; nothing unknown is silently ignored.
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -109,8 +110,14 @@ struct notifier_settings {
   std::vector<std::string> admins; // user e-mails that receive SLA breaches
 };
 
+struct sla_document; // config/sla_document.hpp
+
 struct sla_settings {
-  std::string config_file; // the SLA document (config/sla.yaml); empty: no metric watched
+  // The SLA document (config/sla.yaml), relative to the --config file's directory; empty:
+  // no metric is watched until one is posted. Read at start when the node runs the
+  // sla-watchdog role, so a bad file stops start-up (and --check-config) naming it.
+  std::string config_file;
+  std::shared_ptr<const sla_document> document; // as loaded; null without a file
 };
 
 struct log_settings {

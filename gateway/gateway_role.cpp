@@ -6,6 +6,7 @@
 #include "gateway/routes.hpp"
 #include "gateway/data_collector_routes.hpp"
 #include "gateway/notifier_routes.hpp"
+#include "gateway/sla_routes.hpp"
 #include "gateway/user_manager_routes.hpp"
 #include "messages/interfaces.hpp"
 
@@ -86,6 +87,7 @@ gateway_actor::behavior_type gateway_role(gateway_actor::stateful_pointer<gatewa
   gateway::add_user_manager_routes(*st.routes, svc);
   gateway::add_data_collector_routes(*st.routes, svc);
   gateway::add_notifier_routes(*st.routes, svc);
+  gateway::add_sla_routes(*st.routes, svc);
   auto routes = st.routes;
   auto server = std::make_unique<gateway::http_server>(
     server_options_from(g), [routes](gateway::request&& req, gateway::responder done) {

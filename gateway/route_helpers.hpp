@@ -58,6 +58,44 @@ void answer(const route_services& svc, const std::string& role, const request_co
     std::move(msg)...);
 }
 
+/// Asks `role` for a command_reply and answers with its status and JSON body; a replay of
+/// an idempotent command says so in the Idempotent-Replayed header.
+template <class... Ts>
+void answer_command(const route_services& svc, const std::string& role, const request_context& c,
+                    reply_fn reply, Ts... msg) {
+  svc.roles->ask<command_reply>(
+    role,
+    [reply = std::move(reply), version = c.req.version(),
+     keep_alive = c.req.keep_alive()](caf::expected<command_reply> r) {
+      if (!r) {
+        reply(error_reply(r.error(), version, keep_alive));
+        return;
+      }
+      auto res = json_text_response(static_cast<http::status>(r->status), std::move(r->body),
+                                    version, keep_alive);
+      if (r->replayed)
+        res.set("Idempotent-Replayed", "true");
+      reply(std::move(res));
+    },
+    std::move(msg)...);
+}
+
+/// Asks `role` for a JSON text and answers 200 with it, or the mapped error.
+template <class... Ts>
+void answer_json_text(const route_services& svc, const std::string& role,
+                      const request_context& c, reply_fn reply, Ts... msg) {
+  svc.roles->ask<std::string>(
+    role,
+    [reply = std::move(reply), version = c.req.version(),
+     keep_alive = c.req.keep_alive()](caf::expected<std::string> r) {
+      if (r)
+        reply(json_text_response(http::status::ok, std::move(*r), version, keep_alive));
+      else
+        reply(error_reply(r.error(), version, keep_alive));
+    },
+    std::move(msg)...);
+}
+
 /// The reply itself as the JSON body.
 inline constexpr auto as_json = [](const auto& x) { return nlohmann::json(x); };
 

@@ -43,27 +43,6 @@ std::string idempotency_key(const request_context& c) {
   return i == c.req.end() ? std::string{} : std::string{i->value()};
 }
 
-/// Answers a command: its stored or fresh status and body; a replay says so in a header.
-template <class... Ts>
-void send_command(const route_services& svc, const request_context& c, reply_fn reply,
-                  Ts... msg) {
-  svc.roles->ask<command_reply>(
-    role,
-    [reply = std::move(reply), version = c.req.version(),
-     keep_alive = c.req.keep_alive()](caf::expected<command_reply> r) {
-      if (!r) {
-        reply(error_reply(r.error(), version, keep_alive));
-        return;
-      }
-      auto res = json_text_response(static_cast<http::status>(r->status), std::move(r->body),
-                                    version, keep_alive);
-      if (r->replayed)
-        res.set("Idempotent-Replayed", "true");
-      reply(std::move(res));
-    },
-    std::move(msg)...);
-}
-
 } // namespace
 
 void add_user_manager_routes(router& r, const route_services& svc) {
@@ -79,7 +58,7 @@ void add_user_manager_routes(router& r, const route_services& svc) {
           std::tuple{"iban", &u.iban, false}})
       if (auto err = string_field(j, key, required, *field))
         return reply(bad_request(c, *err));
-    send_command(svc, c, std::move(reply), create_user_atom::value, idempotency_key(c),
+    answer_command(svc, role, c, std::move(reply), create_user_atom::value, idempotency_key(c),
                  std::move(u));
   });
   r.add(http::verb::get, "/user-manager/users", role, [svc](request_context& c, reply_fn reply) {
@@ -93,7 +72,7 @@ void add_user_manager_routes(router& r, const route_services& svc) {
         });
   r.add(http::verb::delete_, "/user-manager/users/{email}", role,
         [svc](request_context& c, reply_fn reply) {
-          send_command(svc, c, std::move(reply), delete_user_atom::value, idempotency_key(c),
+          answer_command(svc, role, c, std::move(reply), delete_user_atom::value, idempotency_key(c),
                        c.params.at("email"));
         });
   r.add(http::verb::post, "/user-manager/users/{email}/telegram-link", role,
@@ -118,7 +97,7 @@ void add_user_manager_routes(router& r, const route_services& svc) {
             return reply(bad_request(c, *err));
           if (auto err = chat_id_field(j, chat_id))
             return reply(bad_request(c, *err));
-          send_command(svc, c, std::move(reply), link_telegram_atom::value, idempotency_key(c),
+          answer_command(svc, role, c, std::move(reply), link_telegram_atom::value, idempotency_key(c),
                        std::move(email), chat_id);
         });
 }

@@ -124,8 +124,25 @@ using telegram_sender_actor = caf::typed_actor<
   // (chat id, HTML text) -> how it ended.
   caf::replies_to<send_atom, std::int64_t, std::string>::with<delivery_result>>;
 
-/// sla-watchdog role (prefix /sla-detector): samples Prometheus, produces sla_breach.
-using sla_watchdog_actor = role_actor;
+/// sla-watchdog role (prefix /sla-detector): samples Prometheus every t_check, keeps the
+/// last 10 samples per metric and produces sla_breach events (3 samples out of range).
+using sla_watchdog_actor = role_actor::extend<
+  // GET /sla/config: the document in the seed's shape, plus the scrape interval (JSON).
+  caf::replies_to<sla_config_atom>::with<std::string>,
+  // POST /sla/config (JSON body): 200 applied at once, 400 invalid (bad field, PromQL
+  // Prometheus rejects, t_check below 5 x scrape interval), 503 Prometheus unreachable.
+  caf::replies_to<update_sla_config_atom, std::string>::with<command_reply>,
+  // GET /breach/stats: low/high breach counts per metric since start (JSON).
+  caf::replies_to<breach_stats_atom>::with<std::string>>;
+
+/// The watchdog's Prometheus prober (detached: libcurl blocks).
+using prometheus_prober_actor = caf::typed_actor<
+  // (Prometheus URL, PromQL queries) -> one answer per query, in order.
+  caf::replies_to<sample_atom, std::string, std::vector<std::string>>::with<
+    std::vector<prometheus_sample>>,
+  // Prometheus URL -> its global scrape_interval in ms (15 s when its config sets none);
+  // ec::unavailable when Prometheus does not answer.
+  caf::replies_to<scrape_interval_atom, std::string>::with<std::int64_t>>;
 
 /// gateway role: owns the HTTP server; answers ping/health like every role.
 using gateway_actor = role_actor;

@@ -232,6 +232,21 @@ typename Inspector::result_type inspect(Inspector& f, notification& x) {
            x.updated_at_ms);
 }
 
+/// One PromQL query's answer for the SLA watchdog. `outcome`: "value" (the first sample,
+/// in `value`), "empty" (no series), "nan", "bad_query" (Prometheus rejected the PromQL),
+/// "unreachable" (no answer, or not one from Prometheus). Only "value" is a sample.
+struct prometheus_sample {
+  std::string outcome;
+  double value = 0;
+  std::string error; // why it is not a sample
+  friend bool operator==(const prometheus_sample&, const prometheus_sample&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prometheus_sample& x) {
+  return f(caf::meta::type_name("fw.prometheus_sample"), x.outcome, x.value, x.error);
+}
+
 /// Work for a storage worker: `run` executes on the worker's own thread with its open
 /// session; `operation` names it for the store latency metric. Local only.
 struct db_task {

@@ -1,10 +1,10 @@
 #include "actors/node/roles.hpp"
 
-#include "actors/common/basic_role.hpp"
 #include "actors/kafka_bridge/kafka_topics.hpp"
 #include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/data_collector/data_collector.hpp"
 #include "actors/notifier/notifier.hpp"
+#include "actors/sla_watchdog/sla_watchdog.hpp"
 #include "actors/user_manager/user_manager.hpp"
 #include "gateway/gateway_role.hpp"
 #include "persistence/storage_service.hpp"
@@ -14,22 +14,13 @@
 
 namespace fw {
 
-namespace {
-
-// Roles whose own behaviour is not built yet: they answer ping and health.
-struct sla_watchdog_tag {
-  static constexpr const char* name = "sla-watchdog";
-};
-
-} // namespace
-
 std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
   static const std::map<std::string, role_factory> factories{
     {"user-manager", spawn_user_manager},
     {"data-collector", spawn_data_collector},
     {"alert-evaluator", spawn_alert_evaluator},
     {"notifier", spawn_notifier},
-    {"sla-watchdog", spawn_basic_role<sla_watchdog_tag>},
+    {"sla-watchdog", spawn_sla_watchdog},
     {"gateway", spawn_gateway},
   };
   std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topics}};

@@ -8,7 +8,7 @@ std::string flightwatch_binary() {
   return FW_FLIGHTWATCH_PATH;
 }
 
-node_process::node_process(options opts) : port_(free_port()) {
+node_process::node_process(options opts) : port_(opts.port ? opts.port : free_port()) {
   child_process::options o;
   o.argv.push_back(flightwatch_binary());
   for (auto& a : opts.args)

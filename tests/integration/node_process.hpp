@@ -18,6 +18,7 @@ public:
     std::vector<std::string> args;                                  // after the binary
     std::vector<std::pair<std::string, std::string>> env;           // FW_* overrides
     bool wait_ready = true;                                         // wait for /health 200
+    std::uint16_t port = 0;                                         // gateway; 0: a free one
   };
 
   explicit node_process(options opts);

@@ -17,10 +17,10 @@ namespace fw::test {
 using namespace std::chrono_literals;
 
 prometheus_server::prometheus_server(std::vector<std::string> targets,
-                                     std::chrono::seconds scrape_interval,
+                                     std::chrono::milliseconds scrape_interval,
                                      std::string metrics_path) {
   // scrape_timeout must not exceed the interval (default timeout is 10 s).
-  auto interval = std::to_string(scrape_interval.count()) + "s";
+  auto interval = std::to_string(scrape_interval.count()) + "ms";
   std::ofstream yml{dir_.path() / "prometheus.yml"};
   yml << "global:\n"
       << "  scrape_interval: " << interval << "\n"

@@ -22,7 +22,7 @@ class prometheus_server {
   // targets: "host:port". Starts and waits for /-/ready; throws
   // std::runtime_error with Prometheus' output on failure.
   explicit prometheus_server(std::vector<std::string> targets,
-                             std::chrono::seconds scrape_interval = std::chrono::seconds{1},
+                             std::chrono::milliseconds scrape_interval = std::chrono::seconds{1},
                              std::string metrics_path = "/metrics");
   ~prometheus_server();
 
