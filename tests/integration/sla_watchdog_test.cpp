@@ -3,6 +3,7 @@
 // scrape rule is enforced at start and on update, updates are validated (PromQL by
 // Prometheus itself), and a Prometheus outage is counted and survived.
 
+#include "config/sla_document.hpp"
 #include "tests/fakes/fake_telegram.hpp"
 #include "tests/integration/node_process.hpp"
 #include "tests/support/net.hpp"
@@ -263,6 +264,14 @@ TEST_F(sla_watchdog, updates_are_validated_and_applied_without_restart) {
   EXPECT_GT(stats()["metrics"]["scrape_samples"]["last_value"].get<double>(), 10);
   // The removed metric keeps its counts in the stats, marked as no longer watched.
   EXPECT_EQ(stats()["metrics"]["node_up"]["watched"], false);
+
+  // Prometheus accepts every query of the shipped config/sla.yaml.
+  auto shipped = fw::load_sla_file(std::string{FW_SOURCE_DIR} + "/config/sla.yaml");
+  ASSERT_TRUE(shipped.value) << shipped.error;
+  auto shipped_metrics = fw::sla_to_json(*shipped.value)["metrics"];
+  r = update({shipped_metrics.begin(), shipped_metrics.end()});
+  EXPECT_EQ(r["status"], 200) << r;
+  EXPECT_EQ(get_json("/sla-detector/sla/config")["metrics"], shipped_metrics);
 }
 
 TEST_F(sla_watchdog, prometheus_down_counts_query_failures_and_recovers) {
