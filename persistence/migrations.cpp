@@ -1,5 +1,7 @@
 #include "persistence/migrations.hpp"
 
+#include "persistence/flight_counts.hpp"
+
 #include <string>
 
 namespace fw {
@@ -114,16 +116,33 @@ CREATE TABLE telegram_link_tokens (
 )
 )sql";
 
+// Version 4: per-hour flight counters (persistence/flight_counts.hpp), filled from the
+// flights already stored.
+std::string v4_hourly_counts() {
+  return R"sql(
+CREATE TABLE flight_hourly_counts (
+  airport              TEXT NOT NULL,
+  hour                 BIGINT NOT NULL,
+  arrivals             BIGINT NOT NULL,
+  departures           BIGINT NOT NULL,
+  departures_elsewhere BIGINT NOT NULL,
+  PRIMARY KEY (airport, hour)
+);
+)sql" + backfill_hourly_counts_sql();
+}
+
 } // namespace
 
 const std::vector<migration>& migrations() {
   static const std::string v2_sqlite = v2_collector("INTEGER");
   static const std::string v2_postgres = v2_collector("BIGSERIAL");
+  static const std::string v4 = v4_hourly_counts();
   static const std::vector<migration> all{
     {1, "users and idempotency keys", v1_users, v1_users},
     {2, "interests and flights", v2_sqlite, v2_postgres},
     {3, "alert states, processed events, notifications, Telegram link tokens", v3_alerts,
      v3_alerts},
+    {4, "per-hour flight counters", v4, v4},
   };
   return all;
 }

@@ -1,5 +1,7 @@
 #include "persistence/postgres/pg_session.hpp"
 
+#include "persistence/flight_counts.hpp"
+
 #include "persistence/migrations.hpp"
 
 #include <pqxx/pqxx>
@@ -617,7 +619,19 @@ INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],
   $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[],
   $12::bigint[])
-ON CONFLICT DO NOTHING)sql";
+ON CONFLICT DO NOTHING
+RETURNING est_departure_airport, est_arrival_airport, first_seen, last_seen)sql";
+
+// The per-hour counters of the flights just stored (hourly_deltas: one row per key, in
+// key order, so concurrent writers lock counter rows in the same order).
+constexpr std::string_view stmt_flight_count_add = "fw_flight_count_add";
+constexpr std::string_view sql_flight_count_add = R"sql(
+INSERT INTO flight_hourly_counts AS c (airport, hour, arrivals, departures,
+  departures_elsewhere)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+ON CONFLICT (airport, hour) DO UPDATE SET arrivals = c.arrivals + excluded.arrivals,
+  departures = c.departures + excluded.departures,
+  departures_elsewhere = c.departures_elsewhere + excluded.departures_elsewhere)sql";
 
 // The time bounds are always given (the int64 extremes when absent), so every query is a
 // range scan of its index: flight_data_arrivals (est_arrival_airport, last_seen) or
@@ -671,41 +685,43 @@ SELECT * FROM (
 ) AS f
 ORDER BY t DESC, id DESC LIMIT $4)sql";
 
+// Counts over [$2, $3] as plan_count splits them: the counters of hours [$6, $7] plus the
+// flights timed in [$2, $4] and in [$5, $3], each a range scan of the time index.
 constexpr std::string_view stmt_flight_count_arrivals = "fw_flight_count_arrivals";
 constexpr std::string_view sql_flight_count_arrivals = R"sql(
-SELECT count(*) FROM flight_data
-WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3)sql";
+SELECT ((SELECT count(*) FROM flight_data
+         WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $4)
+      + (SELECT count(*) FROM flight_data
+         WHERE est_arrival_airport = $1 AND last_seen BETWEEN $5 AND $3)
+      + (SELECT COALESCE(sum(arrivals), 0) FROM flight_hourly_counts
+         WHERE airport = $1 AND hour BETWEEN $6 AND $7))::bigint)sql";
 
 constexpr std::string_view stmt_flight_count_departures = "fw_flight_count_departures";
 constexpr std::string_view sql_flight_count_departures = R"sql(
-SELECT count(*) FROM flight_data
-WHERE est_departure_airport = $1 AND first_seen BETWEEN $2 AND $3)sql";
+SELECT ((SELECT count(*) FROM flight_data
+         WHERE est_departure_airport = $1 AND first_seen BETWEEN $2 AND $4)
+      + (SELECT count(*) FROM flight_data
+         WHERE est_departure_airport = $1 AND first_seen BETWEEN $5 AND $3)
+      + (SELECT COALESCE(sum(departures), 0) FROM flight_hourly_counts
+         WHERE airport = $1 AND hour BETWEEN $6 AND $7))::bigint)sql";
 
 constexpr std::string_view stmt_flight_count_both = "fw_flight_count_both";
 constexpr std::string_view sql_flight_count_both = R"sql(
-SELECT (SELECT count(*) FROM flight_data
-        WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $3)
-     + (SELECT count(*) FROM flight_data
-        WHERE est_departure_airport = $1 AND est_arrival_airport <> $1
-          AND first_seen BETWEEN $2 AND $3))sql";
+SELECT ((SELECT count(*) FROM flight_data
+         WHERE est_arrival_airport = $1 AND last_seen BETWEEN $2 AND $4)
+      + (SELECT count(*) FROM flight_data
+         WHERE est_arrival_airport = $1 AND last_seen BETWEEN $5 AND $3)
+      + (SELECT count(*) FROM flight_data
+         WHERE est_departure_airport = $1 AND est_arrival_airport <> $1
+           AND first_seen BETWEEN $2 AND $4)
+      + (SELECT count(*) FROM flight_data
+         WHERE est_departure_airport = $1 AND est_arrival_airport <> $1
+           AND first_seen BETWEEN $5 AND $3)
+      + (SELECT COALESCE(sum(arrivals + departures_elsewhere), 0) FROM flight_hourly_counts
+         WHERE airport = $1 AND hour BETWEEN $6 AND $7))::bigint)sql";
 
 /// Flights per INSERT statement (12 array parameters of this many elements).
 constexpr std::size_t flight_insert_batch = 1000;
-
-constexpr std::int64_t no_lower_bound = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int64_t>::max();
-
-enum class flight_direction { arrivals, departures, both };
-
-flight_direction parse_flight_type(const std::string& type) {
-  if (type == "arrivals")
-    return flight_direction::arrivals;
-  if (type == "departures")
-    return flight_direction::departures;
-  if (type.empty())
-    return flight_direction::both;
-  throw std::runtime_error("unknown flight type (expected arrivals, departures or empty)");
-}
 
 /// A PostgreSQL array literal ("{...}") built element by element: text quoted with '"'
 /// and '\' escaped (so any content round-trips), absent numbers as NULL.
@@ -775,6 +791,7 @@ class pg_flight_store final : public flight_store {
 public:
   explicit pg_flight_store(pg_connection& db) : db_(db) {
     db_.prepare(stmt_flight_insert, sql_flight_insert);
+    db_.prepare(stmt_flight_count_add, sql_flight_count_add);
     db_.prepare(stmt_flight_list_arrivals, sql_flight_list_arrivals);
     db_.prepare(stmt_flight_list_departures, sql_flight_list_departures);
     db_.prepare(stmt_flight_list_both, sql_flight_list_both);
@@ -798,7 +815,7 @@ public:
     });
     return db_.call("flights.insert", [&](pqxx::connection& c) {
       pqxx::work tx{c};
-      std::uint64_t added = 0;
+      std::vector<flight> added; // what the counters need of each new flight
       for (std::size_t begin = 0; begin < sorted.size(); begin += flight_insert_batch) {
         auto end = std::min(sorted.size(), begin + flight_insert_batch);
         array_literal icao24, first_seen, departure, last_seen, arrival, callsign, dep_horiz,
@@ -823,10 +840,33 @@ public:
                                   arrival.finish(), callsign.finish(), dep_horiz.finish(),
                                   dep_vert.finish(), arr_horiz.finish(), arr_vert.finish(),
                                   dep_candidates.finish(), arr_candidates.finish());
-        added += static_cast<std::uint64_t>(r.affected_rows());
+        for (const auto& row : r) {
+          flight f;
+          f.est_departure_airport = row[0].as<std::string>();
+          f.est_arrival_airport = row[1].as<std::string>();
+          f.first_seen = row[2].as<std::int64_t>();
+          f.last_seen = row[3].as<std::int64_t>();
+          added.push_back(std::move(f));
+        }
+      }
+      std::vector<const flight*> pointers;
+      for (const auto& f : added)
+        pointers.push_back(&f);
+      auto deltas = hourly_deltas(pointers);
+      if (!deltas.empty()) {
+        array_literal airports, hours, arrivals, departures, elsewhere;
+        for (const auto& d : deltas) {
+          airports.add(d.airport);
+          hours.add(d.hour);
+          arrivals.add(d.arrivals);
+          departures.add(d.departures);
+          elsewhere.add(d.departures_elsewhere);
+        }
+        tx.exec_prepared(std::string{stmt_flight_count_add}, airports.finish(), hours.finish(),
+                         arrivals.finish(), departures.finish(), elsewhere.finish());
       }
       tx.commit();
-      return added;
+      return static_cast<std::uint64_t>(added.size());
     });
   }
 
@@ -850,9 +890,11 @@ public:
   std::int64_t count(const std::string& airport_code, const std::string& type,
                      std::int64_t from, std::int64_t to) override {
     auto stmt = count_statement(parse_flight_type(type));
+    const auto plan = plan_count(airport_code, from, to);
     return db_.call("flights.count", [&](pqxx::connection& c) {
       pqxx::nontransaction tx{c};
-      auto r = tx.exec_prepared(std::string{stmt}, airport_code, from, to);
+      auto r = tx.exec_prepared(std::string{stmt}, airport_code, from, to, plan.head_end,
+                                plan.tail_begin, plan.first_hour, plan.last_hour);
       return r.at(0).at(0).as<std::int64_t>();
     });
   }

@@ -1,5 +1,6 @@
 #include "persistence/sqlite/sqlite_session.hpp"
 
+#include "persistence/flight_counts.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sqlite/sqlite_db.hpp"
 
@@ -480,38 +481,49 @@ WHERE est_departure_airport = ?1 AND est_arrival_airport <> ?1
 ORDER BY t DESC, id DESC LIMIT ?4
 )sql";
 
+// Counts over [?2, ?3] as plan_count splits them: the counters of hours [?6, ?7] plus the
+// flights timed in [?2, ?4] and in [?5, ?3], each a range scan of the time index.
 constexpr std::string_view flight_count_arrivals_sql = R"sql(
-SELECT count(*) FROM flight_data
-WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3
+SELECT (SELECT count(*) FROM flight_data
+        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?4)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?5 AND ?3)
+     + (SELECT COALESCE(sum(arrivals), 0) FROM flight_hourly_counts
+        WHERE airport = ?1 AND hour BETWEEN ?6 AND ?7)
 )sql";
 
 constexpr std::string_view flight_count_departures_sql = R"sql(
-SELECT count(*) FROM flight_data
-WHERE est_departure_airport = ?1 AND first_seen BETWEEN ?2 AND ?3
+SELECT (SELECT count(*) FROM flight_data
+        WHERE est_departure_airport = ?1 AND first_seen BETWEEN ?2 AND ?4)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_departure_airport = ?1 AND first_seen BETWEEN ?5 AND ?3)
+     + (SELECT COALESCE(sum(departures), 0) FROM flight_hourly_counts
+        WHERE airport = ?1 AND hour BETWEEN ?6 AND ?7)
 )sql";
 
 constexpr std::string_view flight_count_both_sql = R"sql(
 SELECT (SELECT count(*) FROM flight_data
-        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?3)
+        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?2 AND ?4)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_arrival_airport = ?1 AND last_seen BETWEEN ?5 AND ?3)
      + (SELECT count(*) FROM flight_data
         WHERE est_departure_airport = ?1 AND est_arrival_airport <> ?1
-          AND first_seen BETWEEN ?2 AND ?3)
+          AND first_seen BETWEEN ?2 AND ?4)
+     + (SELECT count(*) FROM flight_data
+        WHERE est_departure_airport = ?1 AND est_arrival_airport <> ?1
+          AND first_seen BETWEEN ?5 AND ?3)
+     + (SELECT COALESCE(sum(arrivals + departures_elsewhere), 0) FROM flight_hourly_counts
+        WHERE airport = ?1 AND hour BETWEEN ?6 AND ?7)
 )sql";
 
-enum class flight_direction { arrivals, departures, both };
-
-flight_direction parse_flight_type(const std::string& type) {
-  if (type == "arrivals")
-    return flight_direction::arrivals;
-  if (type == "departures")
-    return flight_direction::departures;
-  if (type.empty())
-    return flight_direction::both;
-  throw std::runtime_error("unknown flight type (expected arrivals, departures or empty)");
-}
-
-constexpr std::int64_t no_lower_bound = std::numeric_limits<std::int64_t>::min();
-constexpr std::int64_t no_upper_bound = std::numeric_limits<std::int64_t>::max();
+// The per-hour counters of the flights just stored (one row per key, in key order).
+constexpr std::string_view flight_count_add_sql = R"sql(
+INSERT INTO flight_hourly_counts (airport, hour, arrivals, departures, departures_elsewhere)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (airport, hour) DO UPDATE SET arrivals = arrivals + excluded.arrivals,
+  departures = departures + excluded.departures,
+  departures_elsewhere = departures_elsewhere + excluded.departures_elsewhere
+)sql";
 
 class sqlite_flight_store final : public flight_store {
 public:
@@ -520,13 +532,13 @@ public:
       list_departures_(db, flight_list_departures_sql), list_both_(db, flight_list_both_sql),
       count_arrivals_(db, flight_count_arrivals_sql),
       count_departures_(db, flight_count_departures_sql),
-      count_both_(db, flight_count_both_sql) {}
+      count_both_(db, flight_count_both_sql), count_add_(db, flight_count_add_sql) {}
 
   std::uint64_t insert(const std::vector<flight>& flights) override {
     if (flights.empty())
       return 0;
     sqlite::transaction tx{db_};
-    std::uint64_t added = 0;
+    std::vector<const flight*> added;
     for (const auto& f : flights) {
       auto q = insert_.use();
       q->bind(1, f.icao24)
@@ -541,10 +553,20 @@ public:
           .bind(10, to_std(f.est_arrival_airport_vert_distance))
           .bind(11, to_std(f.departure_airport_candidates_count))
           .bind(12, to_std(f.arrival_airport_candidates_count));
-      added += static_cast<std::uint64_t>(q->run());
+      if (q->run() > 0)
+        added.push_back(&f);
+    }
+    for (const auto& d : hourly_deltas(added)) {
+      auto q = count_add_.use();
+      q->bind(1, d.airport)
+          .bind(2, d.hour)
+          .bind(3, d.arrivals)
+          .bind(4, d.departures)
+          .bind(5, d.departures_elsewhere);
+      q->run();
     }
     tx.commit();
-    return added;
+    return added.size();
   }
 
   std::vector<flight> list(const flight_query& q) override {
@@ -564,7 +586,14 @@ public:
   std::int64_t count(const std::string& airport_code, const std::string& type,
                      std::int64_t from, std::int64_t to) override {
     auto s = count_statement(parse_flight_type(type)).use();
-    s->bind(1, airport_code).bind(2, from).bind(3, to);
+    const auto plan = plan_count(airport_code, from, to);
+    s->bind(1, airport_code)
+        .bind(2, from)
+        .bind(3, to)
+        .bind(4, plan.head_end)
+        .bind(5, plan.tail_begin)
+        .bind(6, plan.first_hour)
+        .bind(7, plan.last_hour);
     s->step();
     return s->column_int64(0);
   }
@@ -630,6 +659,7 @@ private:
   sqlite::statement count_arrivals_;
   sqlite::statement count_departures_;
   sqlite::statement count_both_;
+  sqlite::statement count_add_;
 };
 
 // -- alert states and processed events ------------------------------------------------

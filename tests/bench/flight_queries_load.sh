@@ -123,10 +123,10 @@ pg_psql "$db" -v n="$flights" -v airports="$airports" -v days=60 -v per_aircraft
   -f "$loader"
 t1="$(now_s)"
 if [ "$vacuum" = 1 ]; then
-  pg_psql "$db" -c 'VACUUM (ANALYZE) flight_data'
+  pg_psql "$db" -c 'VACUUM (ANALYZE) flight_data' -c 'VACUUM (ANALYZE) flight_hourly_counts'
   maintenance="VACUUM (ANALYZE)"
 else
-  pg_psql "$db" -c 'ANALYZE flight_data'
+  pg_psql "$db" -c 'ANALYZE flight_data' -c 'ANALYZE flight_hourly_counts'
   maintenance="ANALYZE"
 fi
 t2="$(now_s)"

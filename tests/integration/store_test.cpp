@@ -357,7 +357,7 @@ INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email,
 
   auto s = open();
   EXPECT_EQ(s->migrate(), latest_schema_version());
-  EXPECT_EQ(latest_schema_version(), 3);
+  EXPECT_EQ(latest_schema_version(), 4);
   auto all = s->users().list();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].email, "ada@example.org");
@@ -415,8 +415,8 @@ INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
   raw_exec(sql);
 
   auto s = open();
-  EXPECT_EQ(s->migrate(), 3);
-  EXPECT_EQ(latest_schema_version(), 3);
+  EXPECT_EQ(s->migrate(), 4);
+  EXPECT_EQ(latest_schema_version(), 4);
   auto all = s->users().list();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].email, "ada@example.org");
@@ -440,8 +440,12 @@ INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
   EXPECT_EQ(s->telegram_links().consume("tok", 0), std::optional<std::string>{"bob@example.org"});
   // And the upgrade is recorded.
   auto again = open();
-  EXPECT_EQ(again->migrate(), 3);
+  EXPECT_EQ(again->migrate(), 4);
   EXPECT_EQ(again->flights().count("LIRF", "", 0, 1000), 2);
+  // Whole hours are counted from the per-hour counters, filled from the stored flights.
+  EXPECT_EQ(again->flights().count("LIRF", "", 0, 7199), 2);
+  EXPECT_EQ(again->flights().count("LIRF", "departures", 0, 3599), 1);
+  EXPECT_EQ(again->flights().count("LSZH", "departures", -3600, 3599), 1);
 }
 
 // -- users ------------------------------------------------------------------------------
@@ -976,6 +980,49 @@ TEST_P(StoreTest, FlightsCountInclusiveWindowPerType) {
   EXPECT_EQ(flights.count("LIMC", "", 0, 10'000), 0);
   EXPECT_EQ(flights.count("LSZH", "", 0, 10'000), 3);
   EXPECT_THROW(flights.count("LIRF", "both", 0, 1), std::runtime_error);
+}
+
+// Counts of long windows sum per-hour counters and count the partial hours at the edges
+// row by row: every window gives what counting the rows one by one gives.
+TEST_P(StoreTest, FlightsCountOverHoursMatchesRowByRowCount) {
+  auto s = open_migrated();
+  auto& flights = s->flights();
+  std::vector<flight> all;
+  // Times around hour boundaries (3599/3600, 7199/7200, ...) over 6 hours, three airports,
+  // flights from and to the same airport, and an unknown airport.
+  const char* airports[] = {"LIRF", "LIMC", "LIRF", "", "LIRF"};
+  for (int i = 0; i < 60; ++i) {
+    const std::int64_t first = (i % 7) * 3600 + (i % 3 == 0 ? 3599 : i * 61 % 3600);
+    const std::int64_t last = first + 1 + (i % 5) * 1800;
+    all.push_back(make_flight("f" + std::to_string(i), first, airports[i % 5], last,
+                              airports[(i + 1) % 5]));
+  }
+  ASSERT_EQ(flights.insert(all), all.size());
+  ASSERT_EQ(flights.insert({all.begin(), all.begin() + 20}), 0u) << "counted once only";
+  auto expected = [&](const std::string& airport, const std::string& type, std::int64_t from,
+                      std::int64_t to) {
+    std::int64_t n = 0;
+    for (const auto& f : all) {
+      bool arrives = f.est_arrival_airport == airport && f.last_seen >= from && f.last_seen <= to;
+      bool departs =
+        f.est_departure_airport == airport && f.first_seen >= from && f.first_seen <= to;
+      if (type == "arrivals")
+        n += arrives;
+      else if (type == "departures")
+        n += departs;
+      else
+        n += arrives || (departs && f.est_arrival_airport != airport);
+    }
+    return n;
+  };
+  const std::int64_t bounds[] = {-1, 0, 1, 3599, 3600, 3601, 7199, 7200, 12'000, 25'199, 25'200,
+                                 40'000};
+  for (const auto* airport : {"LIRF", "LIMC", ""})
+    for (const auto* type : {"arrivals", "departures", ""})
+      for (auto from : bounds)
+        for (auto to : bounds)
+          ASSERT_EQ(flights.count(airport, type, from, to), expected(airport, type, from, to))
+            << airport << " " << type << " [" << from << ", " << to << "]";
 }
 
 TEST_P(StoreTest, FlightsLastPerType) {
