@@ -52,8 +52,8 @@ void add_data_collector_routes(router& r, const route_services& svc) {
           if (auto* bad = std::get_if<bad_input>(&i))
             return reply(bad_request(c, *bad));
           answer<interest>(svc, role, c, std::move(reply), http::status::ok,
-                           message("Interest updated successfully"),
-                           update_interest_atom::value, std::get<interest>(std::move(i)));
+                           message("Interest updated successfully"), update_interest_atom::value,
+                           std::get<interest>(std::move(i)));
         });
   r.add(http::verb::delete_, "/data-collector/interests", role,
         [svc](request_context& c, reply_fn reply) {
@@ -67,9 +67,8 @@ void add_data_collector_routes(router& r, const route_services& svc) {
         });
   r.add(http::verb::get, "/data-collector/interests/{email}", role,
         [svc](request_context& c, reply_fn reply) {
-          answer<std::vector<interest>>(svc, role, c, std::move(reply), http::status::ok,
-                                        as_json, list_interests_atom::value,
-                                        c.params.at("email"));
+          answer<std::vector<interest>>(svc, role, c, std::move(reply), http::status::ok, as_json,
+                                        list_interests_atom::value, c.params.at("email"));
         });
   r.add(http::verb::get, "/data-collector/flights/{airport}", role,
         [svc](request_context& c, reply_fn reply) {
@@ -81,8 +80,8 @@ void add_data_collector_routes(router& r, const route_services& svc) {
                            int_param(c, "until", q.until)})
             if (err)
               return reply(bad_request(c, *err));
-          answer<std::vector<flight>>(svc, role, c, std::move(reply), http::status::ok, as_json,
-                                      list_flights_atom::value, std::move(q));
+          answer<std::vector<flight>>(svc, role, c, std::move(reply), http::status::ok,
+                                      as_json_text, list_flights_atom::value, std::move(q));
         });
   r.add(http::verb::get, "/data-collector/flights/average/{icao}", role,
         [svc](request_context& c, reply_fn reply) {
@@ -95,7 +94,7 @@ void add_data_collector_routes(router& r, const route_services& svc) {
         });
   r.add(http::verb::get, "/data-collector/flights/last/{icao}", role,
         [svc](request_context& c, reply_fn reply) {
-          answer<flight>(svc, role, c, std::move(reply), http::status::ok, as_json,
+          answer<flight>(svc, role, c, std::move(reply), http::status::ok, as_json_text,
                          last_flight_atom::value, c.params.at("icao"), text_param(c, "type"));
         });
 }

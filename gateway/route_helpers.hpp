@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 
 namespace fw::gateway {
@@ -42,7 +43,8 @@ std::string text_param(const request_context& c, const char* key);
 
 response bad_request(const request_context& c, const bad_input& why);
 
-/// Asks `role` and answers 200 with `to_body(reply)` as JSON, or the mapped error.
+/// Asks `role` and answers `status` with `to_body(reply)` (a JSON value, or JSON text
+/// written directly), or the mapped error.
 template <class Reply, class ToBody, class... Ts>
 void answer(const route_services& svc, const std::string& role, const request_context& c,
             reply_fn reply, http::status status, ToBody to_body, Ts... msg) {
@@ -50,10 +52,12 @@ void answer(const route_services& svc, const std::string& role, const request_co
     role,
     [reply = std::move(reply), version = c.req.version(), keep_alive = c.req.keep_alive(),
      status, to_body = std::move(to_body)](caf::expected<Reply> r) {
-      if (r)
-        reply(json_response(status, to_body(*r), version, keep_alive));
-      else
+      if (!r)
         reply(error_reply(r.error(), version, keep_alive));
+      else if constexpr (std::is_same_v<decltype(to_body(*r)), std::string>)
+        reply(json_text_response(status, to_body(*r), version, keep_alive));
+      else
+        reply(json_response(status, to_body(*r), version, keep_alive));
     },
     std::move(msg)...);
 }
@@ -98,5 +102,8 @@ void answer_json_text(const route_services& svc, const std::string& role,
 
 /// The reply itself as the JSON body.
 inline constexpr auto as_json = [](const auto& x) { return nlohmann::json(x); };
+
+/// The reply as JSON text, written without the DOM (flights: messages/json.hpp).
+inline constexpr auto as_json_text = [](const auto& x) { return to_json_text(x); };
 
 } // namespace fw::gateway

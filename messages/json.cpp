@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <type_traits>
+
 namespace fw {
 
 void to_json(nlohmann::json& j, const pong& x) {
@@ -82,6 +85,118 @@ void to_json(nlohmann::json& j, const flight& x) {
     {"departure_airport_candidates_count", opt(x.departure_airport_candidates_count)},
     {"arrival_airport_candidates_count", opt(x.arrival_airport_candidates_count)},
   };
+}
+
+namespace {
+
+/// Appends `s` as a JSON string the way nlohmann's dump writes it (UTF-8 kept as is).
+void append_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[(c >> 4) & 0xf];
+        out += hex[c & 0xf];
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+/// One `"key":value` member, comma-separated from the previous one.
+template <class Value>
+void member(std::string& out, std::string_view key, const Value& v, bool first = false) {
+  if (!first)
+    out += ',';
+  append_string(out, key);
+  out += ':';
+  if constexpr (std::is_same_v<Value, std::string>) {
+    if (v.empty())
+      out += "null";
+    else
+      append_string(out, v);
+  } else if constexpr (std::is_same_v<Value, caf::optional<std::int64_t>>) {
+    if (v)
+      append_int(out, *v);
+    else
+      out += "null";
+  } else {
+    append_int(out, v);
+  }
+}
+
+void append_flight(std::string& out, const flight& x) {
+  // Keys in nlohmann's order (sorted), empty strings and absent numbers as null.
+  out += '{';
+  member(out, "arrival_airport_candidates_count", x.arrival_airport_candidates_count, true);
+  member(out, "callsign", x.callsign);
+  member(out, "departure_airport_candidates_count", x.departure_airport_candidates_count);
+  member(out, "est_arrival_airport", x.est_arrival_airport);
+  member(out, "est_arrival_airport_horiz_distance", x.est_arrival_airport_horiz_distance);
+  member(out, "est_arrival_airport_vert_distance", x.est_arrival_airport_vert_distance);
+  member(out, "est_departure_airport", x.est_departure_airport);
+  member(out, "est_departure_airport_horiz_distance", x.est_departure_airport_horiz_distance);
+  member(out, "est_departure_airport_vert_distance", x.est_departure_airport_vert_distance);
+  member(out, "first_seen", x.first_seen);
+  // icao24 is a string always, even when empty.
+  out += ",\"icao24\":";
+  append_string(out, x.icao24);
+  member(out, "last_seen", x.last_seen);
+  out += '}';
+}
+
+} // namespace
+
+std::string to_json_text(const flight& x) {
+  std::string out;
+  out.reserve(420);
+  append_flight(out, x);
+  return out;
+}
+
+std::string to_json_text(const std::vector<flight>& xs) {
+  std::string out;
+  out.reserve(2 + xs.size() * 420);
+  out += '[';
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    append_flight(out, xs[i]);
+  }
+  out += ']';
+  return out;
 }
 
 void from_json(const nlohmann::json& j, flight& x) {

@@ -27,6 +27,12 @@ void from_json(const nlohmann::json& j, user& x);
 void to_json(nlohmann::json& j, const flight& x);
 void from_json(const nlohmann::json& j, flight& x);
 
+/// The same JSON text as nlohmann::json(x).dump(), written directly: a list of flights is
+/// the largest body the gateway serves (100 flights, ~39 KB), and building it through the
+/// JSON DOM cost ~0.7 ms per response against ~20 us.
+std::string to_json_text(const flight& x);
+std::string to_json_text(const std::vector<flight>& xs);
+
 /// {"user_email","airport_code","high_value","low_value"} (null thresholds when absent).
 void to_json(nlohmann::json& j, const interest& x);
 void from_json(const nlohmann::json& j, interest& x);

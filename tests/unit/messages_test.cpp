@@ -111,6 +111,21 @@ TEST_F(messages_test, flight_round_trips_in_the_seed_column_names) {
   EXPECT_EQ(caf_round_trip(both), both);
 }
 
+TEST_F(messages_test, flights_written_directly_are_the_dom_text_byte_for_byte) {
+  fw::flight full{"3c675a", 1739690000, "EDDF", 1739700000, "LIRF", "DLH123",
+                  std::int64_t{-1234}, std::int64_t{0}, std::int64_t{789},
+                  std::int64_t{9'007'199'254'740'993}, std::int64_t{1}, std::int64_t{2}};
+  fw::flight sparse{"", -1, "", 2, "", "", caf::none, caf::none, caf::none, caf::none,
+                    caf::none, caf::none};
+  fw::flight odd{"a\"b\\c", 0, "LI\tRF", 0, "\x01\x1f\x7f", "\xc3\xa9\xe2\x9c\x88 \b\f\n\r",
+                 caf::none, std::int64_t{5}, caf::none, caf::none, caf::none, caf::none};
+  for (const auto& f : {full, sparse, odd})
+    EXPECT_EQ(fw::to_json_text(f), nlohmann::json(f).dump());
+  std::vector<fw::flight> list{full, sparse, odd};
+  EXPECT_EQ(fw::to_json_text(list), nlohmann::json(list).dump());
+  EXPECT_EQ(fw::to_json_text(std::vector<fw::flight>{}), "[]");
+}
+
 TEST_F(messages_test, interest_query_average_and_traffic_event_round_trip) {
   fw::interest i{"a@b.io", "LIRF", std::int64_t{20}, caf::none};
   EXPECT_EQ(caf_round_trip(i), i);
