@@ -184,6 +184,15 @@ std::vector<key_spec> make_schema() {
     row("alerts", "repeat_interval", &s::alerts, &alerts_settings::repeat_interval),
     row("notifier", "admins", &s::notifier, &notifier_settings::admins),
     row("sla", "config_file", &s::sla, &sla_settings::config_file),
+    row("cluster", "port", &s::cluster, &cluster_settings::port),
+    row("cluster", "host", &s::cluster, &cluster_settings::host),
+    row("cluster", "advertise", &s::cluster, &cluster_settings::advertise),
+    row("cluster", "seeds", &s::cluster, &cluster_settings::seeds),
+    row("cluster", "heartbeat", &s::cluster, &cluster_settings::heartbeat),
+    row("cluster", "connection_timeout", &s::cluster, &cluster_settings::connection_timeout),
+    row("cluster", "tls_cert_file", &s::cluster, &cluster_settings::tls_cert_file),
+    row("cluster", "tls_key_file", &s::cluster, &cluster_settings::tls_key_file),
+    row("cluster", "tls_ca_file", &s::cluster, &cluster_settings::tls_ca_file),
     row("log", "level", &s::log, &log_settings::level),
   };
 }

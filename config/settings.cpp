@@ -283,6 +283,27 @@ std::optional<std::string> settings::validate() const {
     return "kafka.group_prefix: must not be empty";
   if (kafka.max_in_flight == 0)
     return "kafka.max_in_flight: must be at least 1";
+  if (cluster.port > 65535)
+    return "cluster.port: expected 0 (no cluster) or 1 to 65535";
+  if (cluster.host.empty())
+    return "cluster.host: must not be empty";
+  for (const auto& seed : cluster.seeds) {
+    auto colon = seed.rfind(':');
+    unsigned seed_port = 0;
+    auto digits = colon == std::string::npos ? std::string{} : seed.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seed_port);
+    if (colon == 0 || colon == std::string::npos || digits.empty() || ec != std::errc{}
+        || ptr != digits.data() + digits.size() || seed_port == 0 || seed_port > 65535)
+      return "cluster.seeds: expected host:port, got '" + seed + "'";
+  }
+  if (cluster.heartbeat.count() <= 0 || cluster.heartbeat >= cluster.connection_timeout)
+    return "cluster.heartbeat: must be positive and below cluster.connection_timeout";
+  {
+    const bool cert = !cluster.tls_cert_file.empty(), key = !cluster.tls_key_file.empty(),
+               ca = !cluster.tls_ca_file.empty();
+    if (cert != key || cert != ca)
+      return "cluster.tls_cert_file: tls_cert_file, tls_key_file and tls_ca_file go together";
+  }
   if (kafka.fetch_wait.count() <= 0 || kafka.fetch_wait > std::chrono::seconds{10})
     return "kafka.fetch_wait: expected 1ms to 10s";
   if (kafka.linger.count() < 0 || kafka.linger > std::chrono::seconds{10})

@@ -110,6 +110,26 @@ struct notifier_settings {
   std::vector<std::string> admins; // user e-mails that receive SLA breaches
 };
 
+struct cluster_settings {
+  unsigned port = 0;            // the node is published here for its peers; 0: no cluster
+  std::string host = "127.0.0.1"; // address to listen on ("0.0.0.0": every interface)
+  std::string advertise;        // host peers reach this node by; empty: host (or the host
+                                // name when host is 0.0.0.0)
+  std::vector<std::string> seeds; // host:port of nodes to join (one is enough)
+  duration heartbeat{std::chrono::milliseconds{200}};     // between peers, both ways
+  duration connection_timeout{std::chrono::seconds{1}};   // a silent peer is lost after
+  std::string tls_cert_file; // all three set: TLS between nodes, both sides authenticated
+  std::string tls_key_file;
+  std::string tls_ca_file;
+
+  bool enabled() const {
+    return port != 0;
+  }
+  bool tls_enabled() const {
+    return !tls_cert_file.empty();
+  }
+};
+
 struct sla_document; // config/sla_document.hpp
 
 struct sla_settings {
@@ -136,6 +156,7 @@ struct settings {
   alerts_settings alerts;
   notifier_settings notifier;
   sla_settings sla;
+  cluster_settings cluster;
   log_settings log;
 
   /// Semantic checks (ranges, URL shapes, role names). Returns "<section>.<key>: why".
