@@ -2,6 +2,7 @@
 
 #include "gateway/error_status.hpp"
 #include "gateway/responses.hpp"
+#include "gateway/route_helpers.hpp"
 #include "messages/json.hpp"
 
 #include <nlohmann/json.hpp>
@@ -119,9 +120,14 @@ void add_node_routes(router& r, const route_services& svc) {
         [svc](request_context& c, reply_fn reply) { reply(metrics_response(svc, c.req)); });
   r.add(http::verb::get, "/health", "gateway", [svc](request_context& c, reply_fn reply) {
     std::vector<std::string> components{"storage", "topics"};
+    if (svc.ctx->cfg.cluster.enabled())
+      components.push_back("cluster");
     for (const auto& role : svc.ctx->cfg.node.roles)
       components.push_back(role);
     gather_health(svc, std::move(components), c.req, std::move(reply));
+  });
+  r.add(http::verb::get, "/cluster/status", "gateway", [svc](request_context& c, reply_fn reply) {
+    answer_json_text(svc, "cluster", c, std::move(reply), cluster_status_atom::value);
   });
   for (const auto& [prefix, role] : role_prefixes()) {
     auto answers = std::make_shared<const ping_answers>(svc.ctx->make_pong(role));

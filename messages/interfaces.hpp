@@ -144,6 +144,15 @@ using prometheus_prober_actor = caf::typed_actor<
   // ec::unavailable when Prometheus does not answer.
   caf::replies_to<scrape_interval_atom, std::string>::with<std::int64_t>>;
 
+/// The cluster service of a node ("cluster" in the role directory; with cluster.port set
+/// it is published there for the peers). It keeps the directory's remote roles current.
+using cluster_actor = role_actor::extend<
+  // A peer introduces itself (on connecting, and again every heartbeat of the cluster:
+  // its roles may have restarted); answered with this node's own info.
+  caf::replies_to<hello_atom, node_info>::with<node_info>,
+  // GET /cluster/status: the nodes, their roles, state and uptime (JSON).
+  caf::replies_to<cluster_status_atom>::with<std::string>>;
+
 /// gateway role: owns the HTTP server; answers ping/health like every role.
 using gateway_actor = role_actor;
 

@@ -33,6 +33,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(flightwatch, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(flightwatch, (fw::prometheus_sample))
   CAF_ADD_TYPE_ID(flightwatch, (std::vector<fw::prometheus_sample>))
   CAF_ADD_TYPE_ID(flightwatch, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(flightwatch, (fw::node_info))
 
   CAF_ADD_ATOM(flightwatch, fw, ping_atom, "ping")
   CAF_ADD_ATOM(flightwatch, fw, health_atom, "health")
@@ -70,6 +71,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(flightwatch, caf::first_custom_type_id)
   CAF_ADD_ATOM(flightwatch, fw, sample_atom, "sample")
   CAF_ADD_ATOM(flightwatch, fw, scrape_interval_atom, "scrapeint")
   CAF_ADD_ATOM(flightwatch, fw, check_atom, "slacheck")
+  CAF_ADD_ATOM(flightwatch, fw, hello_atom, "hello")
+  CAF_ADD_ATOM(flightwatch, fw, join_atom, "join")
+  CAF_ADD_ATOM(flightwatch, fw, cluster_status_atom, "clstatus")
 
 CAF_END_TYPE_ID_BLOCK(flightwatch)
 

@@ -2,6 +2,7 @@
 // The structs that travel between actors (and, later, between nodes and over Kafka).
 // Each has a CAF inspect() for the wire and a JSON mapping in json.hpp.
 
+#include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/optional.hpp>
 
@@ -245,6 +246,26 @@ struct prometheus_sample {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prometheus_sample& x) {
   return f(caf::meta::type_name("fw.prometheus_sample"), x.outcome, x.value, x.error);
+}
+
+/// What a node tells its peers about itself (cluster service): its name (node.name,
+/// unique in the cluster), the address peers reach it by (host:port), when it started,
+/// the roles it hosts with their handles (same order), the peers it knows (addresses, so
+/// a node that knows one seed learns the whole cluster) and its cluster service.
+struct node_info {
+  std::string name;
+  std::string address;
+  std::int64_t started_at_ms = 0;
+  std::vector<std::string> roles;
+  std::vector<caf::actor> handles;
+  std::vector<std::string> peers;
+  caf::actor cluster;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("fw.node_info"), x.name, x.address, x.started_at_ms, x.roles,
+           x.handles, x.peers, x.cluster);
 }
 
 /// Work for a storage worker: `run` executes on the worker's own thread with its open

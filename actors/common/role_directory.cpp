@@ -18,7 +18,11 @@ caf::actor role_directory::get(const std::string& role) const {
   std::shared_lock guard{mtx_};
   if (auto i = roles_.find(role); i != roles_.end())
     return i->second;
-  return {};
+  auto r = remote_.find(role);
+  if (r == remote_.end() || r->second.empty())
+    return {};
+  auto n = turn_.fetch_add(1, std::memory_order_relaxed) % r->second.size();
+  return std::next(r->second.begin(), static_cast<std::ptrdiff_t>(n))->second;
 }
 
 std::vector<std::pair<std::string, caf::actor>> role_directory::all() const {
@@ -29,6 +33,40 @@ std::vector<std::pair<std::string, caf::actor>> role_directory::all() const {
 void role_directory::clear() {
   std::unique_lock guard{mtx_};
   roles_.clear();
+  remote_.clear();
+}
+
+void role_directory::put_node(const std::string& node,
+                              std::vector<std::pair<std::string, caf::actor>> roles) {
+  std::unique_lock guard{mtx_};
+  for (auto& [role, nodes] : remote_)
+    nodes.erase(node);
+  for (auto& [role, handle] : roles)
+    if (handle)
+      remote_[role][node] = std::move(handle);
+}
+
+void role_directory::erase_node(const std::string& node) {
+  std::unique_lock guard{mtx_};
+  for (auto& [role, nodes] : remote_)
+    nodes.erase(node);
+}
+
+void role_directory::set_local_node(std::string name) {
+  std::unique_lock guard{mtx_};
+  local_node_ = std::move(name);
+}
+
+std::vector<std::pair<std::string, caf::actor>>
+role_directory::instances(const std::string& role) const {
+  std::shared_lock guard{mtx_};
+  std::vector<std::pair<std::string, caf::actor>> out;
+  if (auto i = roles_.find(role); i != roles_.end())
+    out.emplace_back(local_node_, i->second);
+  if (auto r = remote_.find(role); r != remote_.end())
+    for (const auto& [node, handle] : r->second)
+      out.emplace_back(node, handle);
+  return out;
 }
 
 } // namespace fw

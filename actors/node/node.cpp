@@ -10,6 +10,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <pthread.h>
@@ -67,6 +69,19 @@ struct node_system_config : caf::actor_system_config {
     announce_types(*this);
     set("scheduler.max-threads", static_cast<size_t>(cfg.node.scheduler_threads));
     set("logger.verbosity", caf::atom("quiet"));
+    if (cfg.cluster.enabled()) {
+      // Peers exchange heartbeats; one silent for connection_timeout is dropped, so a
+      // hung node (not only a dead one) is noticed.
+      load<caf::io::middleman>();
+      set("middleman.heartbeat-interval", caf::timespan{cfg.cluster.heartbeat});
+      set("middleman.connection-timeout", caf::timespan{cfg.cluster.connection_timeout});
+      if (cfg.cluster.tls_enabled()) {
+        load<caf::openssl::manager>();
+        openssl_certificate = cfg.cluster.tls_cert_file;
+        openssl_key = cfg.cluster.tls_key_file;
+        openssl_cafile = cfg.cluster.tls_ca_file;
+      }
+    }
   }
 };
 

@@ -1,5 +1,6 @@
 #include "actors/node/roles.hpp"
 
+#include "actors/cluster/cluster_service.hpp"
 #include "actors/kafka_bridge/kafka_topics.hpp"
 #include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/data_collector/data_collector.hpp"
@@ -23,7 +24,8 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
     {"sla-watchdog", spawn_sla_watchdog},
     {"gateway", spawn_gateway},
   };
-  std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topics}};
+  std::vector<child_spec> out{
+    {"storage", spawn_storage}, {"topics", spawn_topics}, {"cluster", spawn_cluster_service}};
   for (const auto& role : all_roles())
     if (std::find(roles.begin(), roles.end(), role) != roles.end())
       out.push_back({role, factories.at(role)});

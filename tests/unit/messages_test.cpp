@@ -168,10 +168,10 @@ TEST_F(messages_test, every_type_of_the_block_is_announced) {
   // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
   // flight_average, traffic_event, alert_notice, delivery_result, notification,
   // std::vector<notification>, prometheus_sample, std::vector<prometheus_sample>,
-  // std::vector<std::string> and the local-only bridge_task and db_task.
+  // std::vector<std::string>, node_info and the local-only bridge_task and db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 21u);
+  EXPECT_EQ(last - first, 22u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
 }
 
