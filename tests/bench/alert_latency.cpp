@@ -11,7 +11,9 @@
 // periodic collection raises one alert per airport. Sample per airport: arrival time of its
 // user's sendMessage at the fake Telegram minus the time the fake OpenSky answered the
 // airport's departures request, the second and last call of that collection (steady clock,
-// both fakes run in this process).
+// both fakes run in this process). In (b) the samples are also split into stages by the
+// Kafka records' timestamps (set when a node produces them): reply to the to-alert-system
+// record (node A), to the to-notifier record (node B), to the message (node C).
 
 #include "tests/fakes/fake_opensky.hpp"
 #include "tests/fakes/fake_telegram.hpp"
@@ -20,7 +22,10 @@
 #include "tests/support/net.hpp"
 #include "tests/support/postgres_server.hpp"
 
+#include <librdkafka/rdkafka.h>
 #include <nlohmann/json.hpp>
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <chrono>
@@ -31,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -153,6 +159,8 @@ void user_watching(const std::string& base, int idx, std::int64_t chat,
 struct stats {
   std::vector<double> ms;
   double cycle_ms = 0; // first measured OpenSky reply to last message
+  // (b): reply to to-alert-system record, to to-notifier record, to message
+  std::vector<double> collect_ms, evaluate_ms, notify_ms;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -162,6 +170,85 @@ double percentile(std::vector<double> v, double p) {
   auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
   return v[std::max<std::size_t>(rank, 1) - 1];
 }
+
+/// Reads the records of the test broker's topics after a run (this benchmark does not link
+/// librdkafka, so it is loaded at run time): when each was produced, by key.
+class topic_reader {
+public:
+  using when = std::chrono::system_clock::time_point;
+
+  /// The records' timestamps per key of `topic` (4 partitions, as kafka_broker makes them).
+  static std::map<std::string, std::vector<when>> read(const std::string& bootstrap,
+                                                       const std::string& topic) {
+    topic_reader r;
+    return r.read_all(bootstrap, topic);
+  }
+
+private:
+  void* lib_ = dlopen("librdkafka.so.1", RTLD_NOW);
+  ~topic_reader() {
+    if (lib_)
+      dlclose(lib_);
+  }
+  template <class F>
+  F* fn(const char* name) {
+    auto* f = lib_ ? reinterpret_cast<F*>(dlsym(lib_, name)) : nullptr;
+    must(f != nullptr, std::string{"librdkafka: "} + name);
+    return f;
+  }
+#define FW_RD(name) auto* name##_ = fn<decltype(name)>(#name)
+
+  std::map<std::string, std::vector<when>> read_all(const std::string& bootstrap,
+                                                    const std::string& topic) {
+    FW_RD(rd_kafka_conf_new);
+    FW_RD(rd_kafka_conf_set);
+    FW_RD(rd_kafka_new);
+    FW_RD(rd_kafka_destroy);
+    FW_RD(rd_kafka_topic_partition_list_new);
+    FW_RD(rd_kafka_topic_partition_list_add);
+    FW_RD(rd_kafka_topic_partition_list_destroy);
+    FW_RD(rd_kafka_assign);
+    FW_RD(rd_kafka_consumer_poll);
+    FW_RD(rd_kafka_message_timestamp);
+    FW_RD(rd_kafka_message_destroy);
+    char err[512];
+    auto* conf = rd_kafka_conf_new_();
+    for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()},
+                        {"group.id", "alert-latency-reader"},
+                        {"enable.auto.commit", "false"},
+                        {"enable.partition.eof", "true"}})
+      must(rd_kafka_conf_set_(conf, k, v, err, sizeof err) == RD_KAFKA_CONF_OK, err);
+    auto* rk = rd_kafka_new_(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    must(rk != nullptr, err);
+    constexpr int partitions = 4;
+    auto* list = rd_kafka_topic_partition_list_new_(partitions);
+    for (int p = 0; p < partitions; ++p)
+      rd_kafka_topic_partition_list_add_(list, topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign_(rk, list);
+    rd_kafka_topic_partition_list_destroy_(list);
+    std::map<std::string, std::vector<when>> out;
+    std::set<std::int32_t> at_end;
+    const auto deadline = clock_type::now() + 10s;
+    while (static_cast<int>(at_end.size()) < partitions && clock_type::now() < deadline) {
+      auto* m = rd_kafka_consumer_poll_(rk, 100);
+      if (!m)
+        continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        at_end.insert(m->partition);
+      } else if (auto ms = rd_kafka_message_timestamp_(m, nullptr); !m->err && m->key && ms >= 0) {
+        std::string key{static_cast<const char*>(m->key), m->key_len};
+        out[key].push_back(when{std::chrono::milliseconds{ms}});
+      }
+      rd_kafka_message_destroy_(m);
+    }
+    rd_kafka_destroy_(rk);
+    if (static_cast<int>(at_end.size()) < partitions)
+      std::cerr << "reading " << topic << ": not every partition read to its end\n";
+    return out;
+  }
+#undef FW_RD
+};
 
 stats run_once(const std::string& mode, const options& opt) {
   fake_opensky opensky;
@@ -239,6 +326,25 @@ stats run_once(const std::string& mode, const options& opt) {
   std::this_thread::sleep_for(500ms);
 
   stats out;
+  std::map<std::string, std::vector<topic_reader::when>> produced_event, produced_notice;
+  if (kafka) {
+    try {
+      produced_event = topic_reader::read(kafka->bootstrap(), "to-alert-system");
+      produced_notice = topic_reader::read(kafka->bootstrap(), "to-notifier");
+    } catch (const std::exception& e) {
+      std::cerr << "no stages: " << e.what() << "\n";
+    }
+  }
+  // Kafka's timestamps are wall-clock milliseconds; the samples' times are steady.
+  const auto wall_offset = std::chrono::system_clock::now().time_since_epoch() -
+                           clock_type::now().time_since_epoch();
+  auto wall = [&](clock_type::time_point t) {
+    return topic_reader::when{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      t.time_since_epoch() + wall_offset)};
+  };
+  auto ms_between = [](topic_reader::when from, topic_reader::when to) {
+    return std::chrono::duration<double, std::milli>(to - from).count();
+  };
   std::map<std::int64_t, clock_type::time_point> first_message;
   for (const auto& m : telegram.messages())
     if (airport_of.count(m.chat_id) && !first_message.count(m.chat_id))
@@ -252,6 +358,23 @@ stats run_once(const std::string& mode, const options& opt) {
       continue;
     }
     out.ms.push_back(std::chrono::duration<double, std::milli>(t - r->second).count());
+    const auto email = "user" + std::to_string(chat - 1'000'000) + "@x.org";
+    // The user's one notice, and the event it came from: the last one before it (the
+    // collections before the flights also published events, below the threshold).
+    auto notices = produced_notice.find(email);
+    auto events = produced_event.find(email);
+    if (notices != produced_notice.end() && events != produced_event.end()) {
+      auto notice = *std::min_element(notices->second.begin(), notices->second.end());
+      std::optional<topic_reader::when> event;
+      for (auto e : events->second)
+        if (e <= notice && (!event || e > *event))
+          event = e;
+      if (event) {
+        out.collect_ms.push_back(ms_between(wall(r->second), *event));
+        out.evaluate_ms.push_back(ms_between(*event, notice));
+        out.notify_ms.push_back(ms_between(notice, wall(t)));
+      }
+    }
     first_reply = std::min(first_reply, r->second);
     last_message = std::max(last_message, t);
   }
@@ -264,6 +387,22 @@ void report(const std::string& label, const stats& s) {
   std::printf("| %s | %zu | %.1f | %.1f | %.1f | %.1f | %.0f |\n", label.c_str(), s.ms.size(),
               percentile(s.ms, 50), percentile(s.ms, 95), percentile(s.ms, 99),
               s.ms.empty() ? 0.0 : *std::max_element(s.ms.begin(), s.ms.end()), s.cycle_ms);
+  std::fflush(stdout);
+}
+
+/// (b) only: p50 / p99 of each stage, from the Kafka records' timestamps (1 ms resolution).
+void report_stages(const std::string& label, const stats& s) {
+  if (s.collect_ms.empty())
+    return;
+  auto pair = [](const std::vector<double>& v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f / %.0f", percentile(v, 50), percentile(v, 99));
+    return std::string{buf};
+  };
+  std::printf("#   %s stages, p50 / p99 ms (%zu samples): reply to to-alert-system record %s; "
+              "to to-notifier record %s; to message %s\n",
+              label.c_str(), s.collect_ms.size(), pair(s.collect_ms).c_str(),
+              pair(s.evaluate_ms).c_str(), pair(s.notify_ms).c_str());
   std::fflush(stdout);
 }
 
@@ -300,6 +439,7 @@ int main(int argc, char** argv) {
   else
     modes = {opt.mode};
   int rc = 0;
+  std::vector<std::pair<std::string, stats>> stage_rounds;
   for (const auto& mode : modes) {
     stats all;
     for (int r = 0; r < opt.rounds; ++r) {
@@ -308,7 +448,12 @@ int main(int argc, char** argv) {
         const std::string label = (mode == "a" ? "(a) one node" : "(b) 3 processes, Kafka")
                                   + std::string{", round "} + std::to_string(r + 1);
         report(label, s);
+        stage_rounds.emplace_back(label, s);
         all.ms.insert(all.ms.end(), s.ms.begin(), s.ms.end());
+        for (auto [to, from] : {std::pair{&all.collect_ms, &s.collect_ms},
+                                {&all.evaluate_ms, &s.evaluate_ms},
+                                {&all.notify_ms, &s.notify_ms}})
+          to->insert(to->end(), from->begin(), from->end());
         all.cycle_ms = std::max(all.cycle_ms, s.cycle_ms);
         if (static_cast<int>(s.ms.size()) != opt.users)
           rc = 1;
@@ -317,8 +462,13 @@ int main(int argc, char** argv) {
         rc = 1;
       }
     }
-    if (opt.rounds > 1)
+    if (opt.rounds > 1) {
       report(mode == "a" ? "(a) all rounds" : "(b) all rounds", all);
+      stage_rounds.emplace_back(mode == "a" ? "(a) all rounds" : "(b) all rounds", all);
+    }
   }
+  // After the table, so that it stays one piece.
+  for (const auto& [label, s] : stage_rounds)
+    report_stages(label, s);
   return rc;
 }
