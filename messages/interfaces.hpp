@@ -68,14 +68,21 @@ using data_collector_actor = role_actor::extend<
   caf::replies_to<average_flights_atom, std::string, std::string, std::int64_t>::with<
     flight_average>,
   // GET /flights/last/<icao> (airport, type); ec::not_found when none is stored.
-  caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>>;
-
-/// The data-collector's collection loop (a child of the role).
-using collector_actor = caf::typed_actor<
-  // Timer: collect every airport someone is interested in.
-  caf::reacts_to<collect_atom>,
-  // Collect this airport now (a new interest), ahead of the queue.
+  caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>,
+  // From another instance: collect this airport now (it is ours; a new interest).
   caf::reacts_to<collect_atom, std::string>>;
+
+/// The data-collector's collection loop (a child of the role). With several instances in
+/// a cluster each collects only the airports it owns (actors/data_collector/sharding.hpp).
+using collector_actor = caf::typed_actor<
+  // Timer: collect every airport someone is interested in that this instance owns.
+  caf::reacts_to<collect_atom>,
+  // A new interest: collect the airport now, ahead of the queue, or have its owner do so.
+  caf::reacts_to<collect_atom, std::string>,
+  // Collect the airport now whoever owns it (asked by the owner's peers).
+  caf::reacts_to<collect_atom, std::string, bool>,
+  // Timer (every second): take over at once the airports this instance now owns.
+  caf::reacts_to<rebalance_atom>>;
 
 /// One OpenSky fetch worker of the collector (detached: libcurl blocks).
 using opensky_fetcher_actor = caf::typed_actor<

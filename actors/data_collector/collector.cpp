@@ -5,10 +5,12 @@
 #include "actors/common/text.hpp"
 #include "actors/common/topic_broker.hpp"
 #include "actors/data_collector/fetcher.hpp"
+#include "actors/data_collector/sharding.hpp"
 #include "messages/json.hpp"
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -16,8 +18,10 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
+#include <algorithm>
 #include <deque>
 #include <set>
+#include <utility>
 
 namespace fw {
 
@@ -30,6 +34,9 @@ struct collector_state {
   std::vector<bool> busy;
   std::deque<std::string> queue;
   std::set<std::string> pending; // queued or being collected
+  std::set<std::string> known;   // airports of interest, as of the last listing
+  std::set<std::string> owned;   // those this instance collects (for the log)
+  std::vector<std::string> members; // nodes with a data-collector, as last seen
   prometheus::Family<prometheus::Counter>* fetched = nullptr;
   prometheus::Family<prometheus::Gauge>* fetched_last = nullptr;
   prometheus::Family<prometheus::Counter>* failures = nullptr;
@@ -156,6 +163,24 @@ void pump(collector_pointer self) {
   }
 }
 
+/// The nodes with a live data-collector (this one included), sorted.
+std::vector<std::string> members(collector_pointer self) {
+  const auto& me = self->state.ctx->cfg.node.name;
+  std::vector<std::string> nodes;
+  for (const auto& [node, handle] : self->state.ctx->directory->instances("data-collector"))
+    nodes.push_back(node.empty() ? me : node);
+  if (std::find(nodes.begin(), nodes.end(), me) == nodes.end())
+    nodes.push_back(me);
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+bool mine(collector_pointer self, const std::string& airport,
+          const std::vector<std::string>& nodes) {
+  return nodes.size() <= 1
+         || data_collector::owner_of(airport, nodes) == self->state.ctx->cfg.node.name;
+}
+
 void enqueue(collector_pointer self, const std::string& airport, bool urgent) {
   auto& st = self->state;
   if (!st.pending.insert(airport).second)
@@ -190,7 +215,14 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
                    .Name("flightwatch_collection_failures_total")
                    .Help("Airport collections that stored nothing (OpenSky or storage failed)")
                    .Register(registry);
-  self->send(self, collect_atom::value);
+  // In a cluster, let the node meet its peers first, so that the first collection is
+  // already shared out (a node rejoining does not fetch its peers' airports too).
+  if (st.ctx->cfg.cluster.enabled())
+    self->delayed_send(self, std::chrono::seconds{2}, collect_atom::value);
+  else
+    self->send(self, collect_atom::value);
+  st.members = members(self);
+  self->delayed_send(self, std::chrono::seconds{1}, rebalance_atom::value);
   return {
     [self](collect_atom) {
       auto& st = self->state;
@@ -210,11 +242,75 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
             return;
           }
           self->delayed_send(self, interval, collect_atom::value);
+          auto& st = self->state;
+          st.known = {airports->begin(), airports->end()};
+          st.owned.clear();
+          const auto nodes = members(self);
           for (const auto& a : *airports)
-            enqueue(self, a, false);
+            if (mine(self, a, nodes)) {
+              st.owned.insert(a);
+              enqueue(self, a, false);
+            }
         });
     },
-    [self](collect_atom, const std::string& airport) { enqueue(self, airport, true); },
+    [self](collect_atom, const std::string& airport) {
+      auto& st = self->state;
+      st.known.insert(airport);
+      const auto nodes = members(self);
+      if (mine(self, airport, nodes)) {
+        st.owned.insert(airport);
+        enqueue(self, airport, true);
+        return;
+      }
+      const auto& owner = data_collector::owner_of(airport, nodes);
+      for (const auto& [node, handle] : st.ctx->directory->instances("data-collector"))
+        if (node == owner) {
+          caf::anon_send(caf::actor_cast<data_collector_actor>(handle), collect_atom::value,
+                         airport);
+          return;
+        }
+      enqueue(self, airport, true); // the owner is gone meanwhile: do it here
+    },
+    [self](collect_atom, const std::string& airport, bool) {
+      self->state.known.insert(airport);
+      enqueue(self, airport, true);
+    },
+    [self](rebalance_atom) {
+      self->delayed_send(self, std::chrono::seconds{1}, rebalance_atom::value);
+      auto& st = self->state;
+      auto nodes = members(self);
+      if (nodes == st.members)
+        return;
+      auto before = std::exchange(st.members, nodes);
+      // The airports of interest as stored now: a peer's airports were never listed here.
+      db_call<std::vector<std::string>>(
+        self, st.storage(), st.store_timeout(), "interest_airports",
+        [](store_session& s) { return s.interests().airports(); },
+        [self, nodes, before](caf::expected<std::vector<std::string>> airports) {
+          auto& st = self->state;
+          if (!airports) {
+            st.members = before; // try again at the next tick
+            return;
+          }
+          if (nodes != st.members)
+            return; // changed again meanwhile: the next tick handles it
+          st.known = {airports->begin(), airports->end()};
+          std::set<std::string> owned;
+          size_t taken = 0;
+          for (const auto& a : st.known)
+            if (mine(self, a, nodes)) {
+              owned.insert(a);
+              if (!mine(self, a, before)) { // it was a peer's
+                enqueue(self, a, true);
+                ++taken;
+              }
+            }
+          log::info("data-collector", "collection shared by ", nodes.size(),
+                    " instance(s): this one collects ", owned.size(), " of ", st.known.size(),
+                    " airport(s)", taken ? ", taking over " + std::to_string(taken) + " now" : "");
+          st.owned = std::move(owned);
+        });
+    },
   };
 }
 

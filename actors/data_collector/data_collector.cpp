@@ -114,6 +114,9 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(data_collector_state::name); },
     [](health_atom) { return component_health{data_collector_state::name, true, {}}; },
+    [self](collect_atom, const std::string& airport) {
+      self->send(self->state.collector, collect_atom::value, airport, true);
+    },
     [self](add_interest_atom, interest& i) -> caf::result<interest> {
       if (auto err = check_interest(i))
         return make_error(ec::invalid_argument, *err);

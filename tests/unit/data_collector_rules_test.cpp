@@ -105,3 +105,56 @@ TEST(circuit_breaker, opens_after_consecutive_failures_and_closes_after_a_good_t
 }
 
 } // namespace
+
+// -- sharding the collection ---------------------------------------------------------------
+
+#include "actors/data_collector/sharding.hpp"
+
+#include <map>
+
+namespace {
+
+std::vector<std::string> airports(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string code = "AAAA";
+    for (int k = 0, v = i; k < 4; ++k, v /= 26)
+      code[3 - k] = static_cast<char>('A' + v % 26);
+    out.push_back(code);
+  }
+  return out;
+}
+
+TEST(sharding, every_airport_has_one_owner_among_the_nodes_the_same_on_every_node) {
+  const std::vector<std::string> nodes{"node-a", "node-b", "node-c"};
+  std::map<std::string, int> per_node;
+  for (const auto& a : airports(3000)) {
+    const auto& owner = fw::data_collector::owner_of(a, nodes);
+    ++per_node[owner];
+    // The order nodes are listed in does not matter.
+    EXPECT_EQ(owner, fw::data_collector::owner_of(a, {"node-c", "node-a", "node-b"}));
+  }
+  ASSERT_EQ(per_node.size(), 3u);
+  for (const auto& [node, n] : per_node)
+    EXPECT_GT(n, 800) << node << " gets about a third";
+  EXPECT_EQ(fw::data_collector::owner_of("LIRF", {"solo"}), "solo");
+}
+
+TEST(sharding, only_the_airports_of_a_lost_or_new_node_move) {
+  const std::vector<std::string> three{"node-a", "node-b", "node-c"};
+  const std::vector<std::string> two{"node-a", "node-c"};
+  int moved = 0;
+  for (const auto& a : airports(3000)) {
+    const auto& before = fw::data_collector::owner_of(a, three);
+    const auto& after = fw::data_collector::owner_of(a, two);
+    if (before != "node-b")
+      EXPECT_EQ(after, before) << a << " moved though its owner stayed";
+    else
+      ++moved;
+    // And back: node-b rejoining takes exactly its airports back.
+    EXPECT_EQ(fw::data_collector::owner_of(a, three), before);
+  }
+  EXPECT_GT(moved, 800);
+}
+
+} // namespace
