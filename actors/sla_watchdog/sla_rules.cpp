@@ -12,16 +12,23 @@ std::optional<breach> record_sample(metric_window& window, const sla_metric& met
   history.push_back(value);
   while (history.size() > history_size)
     history.pop_front();
-  if (value >= metric.min && value <= metric.max)
-    window.breached.clear(); // the excursion is over
+  if (value >= metric.min && value <= metric.max) {
+    // In range: no breach now. A reported excursion is over, and its samples with it.
+    if (!window.breached.empty()) {
+      window.breached.clear();
+      history.clear();
+      history.push_back(value);
+    }
+    return std::nullopt;
+  }
   auto below = static_cast<size_t>(
     std::count_if(history.begin(), history.end(), [&](double v) { return v < metric.min; }));
   auto above = static_cast<size_t>(
     std::count_if(history.begin(), history.end(), [&](double v) { return v > metric.max; }));
   std::optional<breach> out;
-  if (below >= violations_for_breach && window.breached != "low")
+  if (value < metric.min && below >= violations_for_breach && window.breached != "low")
     out = breach{"low", metric.min, value, below};
-  else if (above >= violations_for_breach && window.breached != "high")
+  else if (value > metric.max && above >= violations_for_breach && window.breached != "high")
     out = breach{"high", metric.max, value, above};
   if (out) {
     history.clear();

@@ -21,6 +21,7 @@
 #include <prometheus/gauge.h>
 
 #include <map>
+#include <utility>
 
 namespace fw {
 
@@ -56,6 +57,7 @@ struct watchdog_state {
   std::uint64_t document_version = 0; // answers for an older document are dropped
   std::uint64_t timer = 0;            // only the latest scheduled check runs
   bool checking = false;
+  bool check_again = false; // a check was asked for while one ran for an older document
   std::uint64_t checks = 0;
   std::string prometheus_problem; // why the last check could not read Prometheus
   double started_at = 0;
@@ -216,8 +218,11 @@ void record_samples(self_pointer self, const std::vector<prometheus_sample>& sam
 
 void run_check(self_pointer self) {
   auto& st = self->state;
-  if (st.checking) // the previous check still waits for a slow Prometheus
+  if (st.checking) { // the previous check still waits for a slow Prometheus
+    // Its answer is dropped if the document changed meanwhile: check again right after.
+    st.check_again = true;
     return;
+  }
   if (!st.scrape)
     read_scrape_interval(self);
   std::vector<std::string> queries;
@@ -233,13 +238,19 @@ void run_check(self_pointer self) {
   self->request(st.checker, timeout, sample_atom::value, st.doc.prometheus_url, queries)
       .then(
           [self, version](std::vector<prometheus_sample>& samples) {
-            self->state.checking = false;
-            if (version == self->state.document_version)
+            auto& st = self->state;
+            st.checking = false;
+            if (version == st.document_version)
               record_samples(self, samples);
+            if (std::exchange(st.check_again, false) && version != st.document_version)
+              run_check(self);
           },
           [self](caf::error& err) {
-            self->state.checking = false;
+            auto& st = self->state;
+            st.checking = false;
             log::warn(watchdog_state::name, "a check failed: ", message_of(err));
+            if (std::exchange(st.check_again, false))
+              run_check(self);
           });
 }
 

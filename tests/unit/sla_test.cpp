@@ -236,6 +236,13 @@ TEST_F(breach_rule, one_event_per_excursion) {
   EXPECT_EQ(feed({9}), std::vector<std::string>{"high:3"}); // back in range, then out again
 }
 
+TEST_F(breach_rule, a_sample_back_in_range_never_breaches) {
+  EXPECT_EQ(feed({9, 9, 9}), std::vector<std::string>{"high:3"});
+  EXPECT_TRUE(feed({9, 9, 9, 9, 3}).empty()); // the excursion ends: no event at the 3
+  EXPECT_TRUE(feed({9, 9}).empty());          // its samples are gone with it
+  EXPECT_EQ(feed({9}), std::vector<std::string>{"high:3"});
+}
+
 TEST_F(breach_rule, the_event_has_the_seed_fields) {
   auto b = fw::sla::breach{"high", 5, 9, 3};
   auto e = fw::sla::breach_event(m, b, "sla-1", 1700000000.5);
