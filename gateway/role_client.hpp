@@ -117,32 +117,38 @@ public:
       trackers_.push_back(std::make_shared<call_tracker>(timeout));
   }
 
-  /// Sends `msg...` to the local instance of `role`; `done(caf::expected<Reply>)` gets the
-  /// reply or an error naming the role (ec::unavailable when it is not running or stops
-  /// before answering, ec::timeout after the configured timeout). Callable from any
-  /// thread; `done` runs once, on the calling thread or on a CAF worker.
+  /// Sends `msg...` to a live instance of `role`, the local one if any, else a peer's whose
+  /// circuit breaker lets calls through; `done(caf::expected<Reply>)` gets the reply or an
+  /// error naming the role (ec::unavailable when no instance is live or it stops before
+  /// answering, ec::timeout after the configured timeout). Callable from any thread;
+  /// `done` runs once, on the calling thread or on a CAF worker.
   template <class Reply, class Done, class... Ts>
   void ask(const std::string& role, Done done, Ts... msg) const {
-    auto target = directory_->get(role);
+    auto target = directory_->pick(role);
     if (!target) {
       done(caf::expected<Reply>{make_error(ec::unavailable, "role " + role + " is not running")});
       return;
     }
     const auto idx = pick_bridge();
     auto task = bridge_task{[target = std::move(target), tracker = trackers_[idx],
-                             done = std::move(done), role, timeout = timeout_,
-                             msg...](caf::event_based_actor* self) mutable {
+                             directory = directory_, done = std::move(done), role,
+                             timeout = timeout_, msg...](caf::event_based_actor* self) mutable {
       auto handle = self->request(target, caf::infinite, msg...);
       const auto ticket = tracker->open(self, handle.id());
       // Both handlers share one callback; only one of them ever runs.
       auto cb = std::make_shared<Done>(std::move(done));
       handle.then(
-        [tracker, ticket, cb](Reply& reply) {
+        [tracker, ticket, cb, directory, target](Reply& reply) {
           tracker->close(ticket);
+          directory->report(target, true);
           (*cb)(caf::expected<Reply>{std::move(reply)});
         },
-        [tracker, ticket, cb, role = std::move(role), timeout](caf::error& err) {
+        [tracker, ticket, cb, directory, target, role = std::move(role),
+         timeout](caf::error& err) {
           tracker->close(ticket);
+          // An error the role sent back is an answer; CAF's own errors (timeout, the
+          // instance or its node gone) count against the instance.
+          directory->report(target, err.category() != caf::atom("system"));
           (*cb)(caf::expected<Reply>{name_the_role(std::move(err), role, timeout)});
         });
     }};

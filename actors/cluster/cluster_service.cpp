@@ -31,6 +31,9 @@ constexpr const char* component = "cluster";
 constexpr duration greeting_interval{milliseconds{500}};
 constexpr duration first_backoff{milliseconds{200}};
 constexpr duration max_backoff{seconds{5}};
+/// A peer that is not a seed and stayed unreachable this long is forgotten (a node
+/// removed for good, or a pod that came back under another address).
+constexpr std::int64_t forget_after_ms = 60'000;
 
 std::int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -95,8 +98,10 @@ node_info my_info(self_pointer self) {
       info.roles.push_back(role);
       info.handles.push_back(handle);
     }
+  // Only peers known to be up: a node gone for good is not passed around.
   for (const auto& [address, p] : st.peers)
-    info.peers.push_back(address);
+    if (p.up)
+      info.peers.push_back(address);
   info.cluster = caf::actor_cast<caf::actor>(self);
   return info;
 }
@@ -122,6 +127,13 @@ void learn(self_pointer self, const std::string& via_address, const node_info& i
   p.address = info.address;
   if (via_address != info.address)
     st.peers.erase(via_address); // known by another address: keep the advertised one
+  // The same node at a new address (restarted elsewhere): the old entry's loss must not
+  // withdraw the roles it offers now.
+  for (auto& [address, other] : st.peers)
+    if (address != info.address && other.name == info.name && other.up) {
+      other.up = false;
+      other.since_ms = unix_ms();
+    }
   auto handle = caf::actor_cast<cluster_actor>(info.cluster);
   const bool joined = !p.up || p.handle != handle;
   p.name = info.name;
@@ -265,6 +277,8 @@ cluster_impl::behavior_type cluster_service(self_pointer self, node_context_ptr 
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.ctx->directory->set_local_node(st.ctx->cfg.node.name);
+  // After a restart of this service: the peers it knew are met again from scratch.
+  st.ctx->directory->erase_all_nodes();
   if (st.cfg().enabled()) {
     st.address = advertised_address(st.cfg());
     st.middleman = st.cfg().tls_enabled() ? self->system().openssl_manager().actor_handle()
@@ -308,8 +322,20 @@ cluster_impl::behavior_type cluster_service(self_pointer self, node_context_ptr 
       self->delayed_send(self, greeting_interval, join_atom::value);
     },
     [self](join_atom, const std::string& address) {
-      if (self->state.peers.count(address))
-        connect(self, address);
+      auto& st = self->state;
+      auto i = st.peers.find(address);
+      if (i == st.peers.end())
+        return;
+      const auto& seeds = st.cfg().seeds;
+      const auto down_since = i->second.since_ms ? i->second.since_ms : st.started_at_ms;
+      if (!i->second.up && std::find(seeds.begin(), seeds.end(), address) == seeds.end()
+          && unix_ms() - down_since > forget_after_ms) {
+        log::info(component, "forgetting ", i->second.name.empty() ? address : i->second.name,
+                  " (", address, "): unreachable for over a minute");
+        st.peers.erase(i);
+        return;
+      }
+      connect(self, address);
     },
   };
 }

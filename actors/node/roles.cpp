@@ -24,11 +24,13 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
     {"sla-watchdog", spawn_sla_watchdog},
     {"gateway", spawn_gateway},
   };
-  std::vector<child_spec> out{
-    {"storage", spawn_storage}, {"topics", spawn_topics}, {"cluster", spawn_cluster_service}};
+  std::vector<child_spec> out{{"storage", spawn_storage}, {"topics", spawn_topics}};
   for (const auto& role : all_roles())
     if (std::find(roles.begin(), roles.end(), role) != roles.end())
       out.push_back({role, factories.at(role)});
+  // Last: it offers the roles to peers once they run, and on shutdown it stops first, so
+  // peers stop sending requests here before the roles stop.
+  out.push_back({"cluster", spawn_cluster_service});
   return out;
 }
 

@@ -6,8 +6,8 @@
 
 namespace fw {
 
-/// The children of a node hosting `roles`: the node services (storage, topics, cluster)
-/// first, then the roles in start order.
+/// The children of a node hosting `roles`: storage and topics, the roles in start order
+/// (gateway last), then the cluster service.
 std::vector<child_spec> node_children(const std::vector<std::string>& roles);
 
 } // namespace fw
