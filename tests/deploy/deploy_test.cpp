@@ -653,9 +653,10 @@ TEST(DeployK8s, EnvAndConfigLoadAsTheNodeLoadsThem) {
     ASSERT_FALSE(s.kafka.brokers.empty());
     auto [kafka_host, kafka_port] = host_port(s.kafka.brokers);
     EXPECT_TRUE(k.service_port(kafka_host, kafka_port)) << s.kafka.brokers;
-    // Shutdown fits in the grace period: shutdown_timeout per child (roles, topics, storage).
+    // Shutdown fits in the grace period: shutdown_timeout per child (roles, topics, storage,
+    // cluster).
     auto grace = d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"].as<long>();
-    EXPECT_GE(grace * 1000, static_cast<long>((roles.size() + 2) * s.node.shutdown_timeout.count()));
+    EXPECT_GE(grace * 1000, static_cast<long>((roles.size() + 3) * s.node.shutdown_timeout.count()));
     if (roles.contains("sla-watchdog")) {
       ASSERT_TRUE(s.sla.document) << "sla.yaml not loaded";
       EXPECT_EQ(s.sla.document->metrics, config_sla_metrics());
