@@ -21,7 +21,17 @@
 --   first_seen uniform within its slot; last_seen = first_seen + block time.
 -- - Callsigns from 12 airline prefixes; distances and candidate counts random, about 5%
 --   of each NULL (OpenSky did not know).
+-- Optional: -v now=UNIX_SECONDS (the end of the period; default the current time) and
+-- -v seed=X (setseed, -1..1): two loads with the same now and seed store the same rows
+-- (flight_queries_load.sh --baseline-bin loads one database per build).
 \set ON_ERROR_STOP on
+\if :{?now}
+\else
+SELECT extract(epoch FROM date_trunc('second', now()))::bigint AS now \gset
+\endif
+\if :{?seed}
+SELECT setseed(:seed) \gset
+\endif
 
 INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
   est_arrival_airport, callsign, est_departure_airport_horiz_distance,
@@ -30,7 +40,7 @@ INSERT INTO flight_data (icao24, first_seen, est_departure_airport, last_seen,
   arrival_airport_candidates_count)
 WITH p AS (
   SELECT a AS airports, cardinality(a) AS na,
-         extract(epoch FROM date_trunc('second', now()))::bigint AS now_s,
+         (:now)::bigint AS now_s,
          (:days)::bigint * 86400 AS span,
          greatest(1, ceil((:n)::numeric / (:per_aircraft)))::bigint AS fleet
   FROM (SELECT string_to_array(:'airports', ',') AS a) s
@@ -85,7 +95,11 @@ FROM (
 
 -- The node keeps per-hour counters beside the flights it stores (flight_hourly_counts,
 -- persistence/flight_counts.hpp). Flights loaded behind its back need them built here,
--- as the node's migration 4 builds them from the flights it finds.
+-- as the node's migration 4 builds them from the flights it finds. A schema from before
+-- migration 4 (an older node, as flight_queries_load.sh --baseline-bin starts first) has no
+-- such table: then this part is skipped, and the newer node's migration 4 fills it later.
+SELECT to_regclass('flight_hourly_counts') IS NOT NULL AS has_hourly_counts \gset
+\if :has_hourly_counts
 DELETE FROM flight_hourly_counts;
 INSERT INTO flight_hourly_counts (airport, hour, arrivals, departures, departures_elsewhere)
 SELECT airport, hour, sum(a), sum(d), sum(e) FROM (
@@ -98,3 +112,4 @@ SELECT airport, hour, sum(a), sum(d), sum(e) FROM (
          0, 1, CASE WHEN est_arrival_airport <> est_departure_airport THEN 1 ELSE 0 END
   FROM flight_data WHERE est_departure_airport <> ''
 ) AS x GROUP BY airport, hour;
+\endif

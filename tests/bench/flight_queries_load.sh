@@ -14,7 +14,14 @@
 #
 #   tests/bench/flight_queries_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #       [-t WRK_THREADS] [-w WARMUP_SECONDS] [-n FLIGHTS] [-R RATE] [--analyze-only]
-#       [--pg-option NAME=VALUE]... [--no-build]
+#       [--pg-option NAME=VALUE]... [--baseline-bin PATH] [--no-build]
+#
+# --baseline-bin PATH compares another flightwatch binary (an older build) with this one on
+# the same data in one invocation. Each build gets its own database in the one PostgreSQL
+# server (an older build refuses a newer schema), created by its own node's migrations and
+# loaded with the same rows (the same seed and end time). Both nodes stay up; every route
+# runs on each in turn, baseline first in odd rounds, current first in even ones, and the
+# report has medians per route and build.
 #
 # Defaults: -d 10 -r 3 -c 50 -t 2 -w 3 -n 1000000. Without -R every connection sends its
 # next request as soon as it has the answer (the node is saturated, latency is mostly
@@ -45,6 +52,7 @@ rate=0
 vacuum=1
 pg_options=()
 build=1
+baseline_bin=""
 # 50 European airports, busiest first (the loader weights them 3:1 from first to last).
 airports=LIRF,EDDF,EGLL,LFPG,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW,EKCH,ESSA,ENGM,EFHK,EBBR,LPPT,
 airports+=LIMC,LGAV,EPWA,LKPR,LHBP,EGKK,EGCC,LFPO,LFMN,LIME,LIPZ,LIRN,LICC,LEPA,LEMG,EDDL,EDDH,
@@ -52,7 +60,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -67,6 +75,7 @@ while [ $# -gt 0 ]; do
     -R) rate="$2"; shift 2 ;;
     --analyze-only) vacuum=0; shift ;;
     --pg-option) pg_options+=("$2"); shift 2 ;;
+    --baseline-bin) baseline_bin="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "$bench_name: unknown argument '$1'" >&2; usage 2 ;;
@@ -104,6 +113,14 @@ if [ "$build" = 1 ]; then
 fi
 node_bin="$build_dir/flightwatch"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
+# The builds under test: "current" (this one) and, with --baseline-bin, "baseline".
+builds=(current)
+declare -A bin_of=([current]="$node_bin") pid_of=() url_of=()
+if [ -n "$baseline_bin" ]; then
+  [ -x "$baseline_bin" ] || bench_fail "$baseline_bin is not an executable"
+  builds=(baseline current)
+  bin_of[baseline]="$baseline_bin"
+fi
 
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -112,26 +129,48 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 machine_line
 pg_start
 db=fw_flights
-"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$db"
-# OpenSky unreachable: the node stores nothing by itself (it has no interests anyway).
-start_node node "postgresql://postgres@127.0.0.1:$pg_port/$db" \
-  FW_OPENSKY_BASE_URL=http://127.0.0.1:1
+declare -A db_of=([current]="$db" [baseline]="${db}_baseline")
+# start_build BUILD -> a node of that build on its database, in pid_of/url_of (its log is
+# $tmp/BUILD.log). OpenSky unreachable: the node stores nothing by itself (it has no
+# interests anyway).
+start_build() {
+  node_bin="${bin_of[$1]}"
+  "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "${db_of[$1]}"
+  start_node "$1" "postgresql://postgres@127.0.0.1:$pg_port/${db_of[$1]}" \
+    FW_OPENSKY_BASE_URL=http://127.0.0.1:1
+  pid_of[$1]="$node_pid"
+  url_of[$1]="$node_url"
+  bench_pids+=("$node_pid")
+  node_pid=""
+}
+for b in "${builds[@]}"; do start_build "$b"; done
 
 # -- bulk load ---------------------------------------------------------------------------------------
 t0="$(now_s)"
-pg_psql "$db" -v n="$flights" -v airports="$airports" -v days=60 -v per_aircraft=200 \
-  -f "$loader"
+load_end="$(date +%s)"
+for b in "${builds[@]}"; do
+  pg_psql "${db_of[$b]}" -v n="$flights" -v airports="$airports" -v days=60 -v per_aircraft=200 \
+    -v now="$load_end" -v seed=0.42 -f "$loader"
+done
 t1="$(now_s)"
-if [ "$vacuum" = 1 ]; then
-  pg_psql "$db" -c 'VACUUM (ANALYZE) flight_data' -c 'VACUUM (ANALYZE) flight_hourly_counts'
-  maintenance="VACUUM (ANALYZE)"
-else
-  pg_psql "$db" -c 'ANALYZE flight_data' -c 'ANALYZE flight_hourly_counts'
-  maintenance="ANALYZE"
-fi
+for b in "${builds[@]}"; do
+  # flight_hourly_counts only exists in the newer schema.
+  has_counts="$(pg_psql "${db_of[$b]}" -At -c "SELECT to_regclass('flight_hourly_counts') IS NOT NULL")"
+  if [ "$vacuum" = 1 ]; then
+    pg_psql "${db_of[$b]}" -c 'VACUUM (ANALYZE) flight_data'
+    if [ "$has_counts" = t ]; then pg_psql "${db_of[$b]}" -c 'VACUUM (ANALYZE) flight_hourly_counts'; fi
+    maintenance="VACUUM (ANALYZE)"
+  else
+    pg_psql "${db_of[$b]}" -c 'ANALYZE flight_data'
+    if [ "$has_counts" = t ]; then pg_psql "${db_of[$b]}" -c 'ANALYZE flight_hourly_counts'; fi
+    maintenance="ANALYZE"
+  fi
+  stored="$(pg_psql "${db_of[$b]}" -At -c 'SELECT count(*) FROM flight_data')"
+  [ "$stored" = "$flights" ] || bench_fail "the loader stored $stored flights, not $flights ($b)"
+done
 t2="$(now_s)"
-stored="$(pg_psql "$db" -At -c 'SELECT count(*) FROM flight_data')"
-[ "$stored" = "$flights" ] || bench_fail "the loader stored $stored flights, not $flights"
+migration_note=""
+[ ${#builds[@]} = 2 ] && migration_note=" (each, into one database per build)"
 sizes="$(pg_psql "$db" -At -F' ' -c "SELECT pg_relation_size('flight_data') / 1048576,
   pg_indexes_size('flight_data') / 1048576")"
 # Flights per airport within the average query's window (arrivals + departures elsewhere).
@@ -144,7 +183,7 @@ spread="$(pg_psql "$db" -At -F' ' -c "
     WHERE first_seen >= w.since AND est_arrival_airport <> est_departure_airport),
   c AS (SELECT a, count(*) AS n FROM per GROUP BY a)
   SELECT min(n), percentile_disc(0.5) WITHIN GROUP (ORDER BY n), max(n), count(*) FROM c")"
-echo "# loaded $flights flights (60 days, $(tr ',' '\n' <<<"$airports" | wc -l) airports):" \
+echo "# loaded $flights flights (60 days, $(tr ',' '\n' <<<"$airports" | wc -l) airports)$migration_note:" \
   "INSERT ... SELECT $(elapsed "$t0" "$t1") s, $maintenance $(elapsed "$t1" "$t2") s;" \
   "table $(cut -d' ' -f1 <<<"$sizes") MiB, indexes $(cut -d' ' -f2 <<<"$sizes") MiB"
 read -r c_min c_med c_max c_airports <<<"$spread"
@@ -155,14 +194,28 @@ echo "# flights per airport in the last $days days: min $c_min, median $c_med, m
 # -- sanity: every route answers 200 with flights for the first and the last airport -----------------
 first_airport="${airports%%,*}"
 last_airport="${airports##*,}"
-for a in "$first_airport" "$last_airport"; do
-  for path in "/data-collector/flights/$a" "/data-collector/flights/average/$a?days=$days" \
-              "/data-collector/flights/last/$a"; do
-    code="$(curl -s -o "$tmp/probe.json" -w '%{http_code}' "$node_url$path")"
-    [ "$code" = 200 ] && grep -q '"icao24"\|"flights":[1-9]' "$tmp/probe.json" \
-      || bench_fail "GET $path answered $code: $(head -c 300 "$tmp/probe.json")"
+for b in "${builds[@]}"; do
+  for a in "$first_airport" "$last_airport"; do
+    for path in "/data-collector/flights/$a" "/data-collector/flights/average/$a?days=$days" \
+                "/data-collector/flights/last/$a"; do
+      code="$(curl -s -o "$tmp/probe-$b.json" -w '%{http_code}' "${url_of[$b]}$path")"
+      [ "$code" = 200 ] && grep -q '"icao24"\|"flights":[1-9]' "$tmp/probe-$b.json" \
+        || bench_fail "$b: GET $path answered $code: $(head -c 300 "$tmp/probe-$b.json")"
+    done
   done
 done
+if [ -n "$baseline_bin" ]; then # the same answers from both builds
+  for path in "/data-collector/flights/$first_airport" "/data-collector/flights/last/$last_airport" \
+              "/data-collector/flights/average/$first_airport?days=$days"; do
+    a="$(curl -s "${url_of[baseline]}$path")"
+    c="$(curl -s "${url_of[current]}$path")"
+    if [ "$a" = "$c" ]; then
+      echo "# same answer from both builds: GET $path (${#c} bytes)"
+    else
+      echo "# DIFFERENT answers: GET $path: baseline $(head -c 200 <<<"$a"), current $(head -c 200 <<<"$c")"
+    fi
+  done
+fi
 
 # -- measure ---------------------------------------------------------------------------------------
 routes=(list average last)
@@ -172,10 +225,10 @@ declare -A http_route=(
   [last]='/data-collector/flights/last/{icao}')
 declare -A store_op=([list]=list_flights [average]=average_flights [last]=last_flight)
 
-# wrk_run NAME ROUTE SECONDS -> wrk's output in $tmp/wrk-NAME.txt
+# wrk_run NAME ROUTE SECONDS URL -> wrk's output in $tmp/wrk-NAME.txt
 wrk_run() {
   FLIGHTWATCH_BENCH_ROUTE="$2" FLIGHTWATCH_BENCH_AIRPORTS="$airports" FLIGHTWATCH_BENCH_DAYS="$days" \
-    FLIGHTWATCH_BENCH_THINK_MS="$think_ms" wrk -t"$wrk_threads" -c"$connections" -d"${3}s" --latency -s "$lua" "$node_url" \
+    FLIGHTWATCH_BENCH_THINK_MS="$think_ms" wrk -t"$wrk_threads" -c"$connections" -d"${3}s" --latency -s "$lua" "$4" \
     >"$tmp/wrk-$1.txt" 2>&1 || { echo "$bench_name: wrk failed:" >&2; cat "$tmp/wrk-$1.txt" >&2; exit 1; }
   grep -q '^fw-bench: ' "$tmp/wrk-$1.txt" \
     || { echo "$bench_name: no result line from wrk:" >&2; cat "$tmp/wrk-$1.txt" >&2; exit 1; }
@@ -195,6 +248,10 @@ check_failures() { # NAME -> complains (and marks the run failed) when a request
 echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency -s flight_queries.lua," \
   "$rounds rounds alternating ${routes[*]}, ${warmup}s warm-up of each route first;" \
   "node storage pool ${FW_STORAGE_POOL_SIZE:-4 (default)}"
+if [ -n "$baseline_bin" ]; then
+  echo "# builds: baseline $baseline_bin, current $node_bin; both nodes up, each route on" \
+    "each in turn (baseline first in odd rounds)"
+fi
 if [ "$rate" -gt 0 ]; then
   echo "# paced: each connection waits a random 0-$((2 * think_ms)) ms (mean $think_ms ms) after" \
     "each answer, offered load < $rate req/s"
@@ -203,25 +260,32 @@ else
 fi
 if [ "$warmup" -gt 0 ]; then
   for route in "${routes[@]}"; do
-    wrk_run "warmup-$route" "$route" "$warmup"
-    check_failures "warmup-$route"
+    for b in "${builds[@]}"; do
+      wrk_run "warmup-$route-$b" "$route" "$warmup" "${url_of[$b]}"
+      check_failures "warmup-$route-$b"
+    done
   done
 fi
 
 results="$tmp/results"
 : >"$results"
 for r in $(seq "$rounds"); do
+  order=("${builds[@]}")
+  [ $((r % 2)) = 0 ] && [ ${#builds[@]} = 2 ] && order=("${builds[1]}" "${builds[0]}")
   for route in "${routes[@]}"; do
-    name="r$r-$route"
+  for b in "${order[@]}"; do
+    name="r$r-$route-$b"
+    node_pid="${pid_of[$b]}"
+    node_url="${url_of[$b]}"
     node_before="$(cpu_ticks "$node_pid")"
     pg_before="$(pg_cpu_ticks)"
     metric_sums >"$tmp/$name.metrics-before"
     sys_before="$(sys_busy_ticks)"
     wrk_before="$(children_ticks)"
-    wrk_run "$name" "$route" "$duration"
+    wrk_run "$name" "$route" "$duration" "$node_url"
     wrk_after="$(children_ticks)"
     sys_after="$(sys_busy_ticks)"
-    kill -0 "$node_pid" 2>/dev/null || { echo "$bench_name: the node died; its log:" >&2; cat "$tmp/node.log" >&2; exit 1; }
+    kill -0 "$node_pid" 2>/dev/null || { echo "$bench_name: the $b node died; its log:" >&2; cat "$tmp/$b.log" >&2; exit 1; }
     node_after="$(cpu_ticks "$node_pid")"
     pg_after="$(pg_cpu_ticks)"
     metric_sums >"$tmp/$name.metrics-after"
@@ -229,8 +293,8 @@ for r in $(seq "$rounds"); do
     out="$tmp/wrk-$name.txt"
     m0="$tmp/$name.metrics-before"
     m1="$tmp/$name.metrics-after"
-    # round route rps p50 p99 failures node_cpu pg_cpu server_ms store_ms hwm other wrk
-    awk -v r="$r" -v route="$route" -v rps="$(wrk_field "$out" rps)" \
+    # round route build rps p50 p99 failures node_cpu pg_cpu server_ms store_ms hwm other wrk
+    awk -v r="$r" -v route="$route" -v b="$b" -v rps="$(wrk_field "$out" rps)" \
         -v p50="$(wrk_field "$out" p50_us)" -v p99="$(wrk_field "$out" p99_us)" \
         -v fail="$(( $(wrk_field "$out" non2xx) + $(wrk_field "$out" bad) + $(wrk_field "$out" socket_errors) ))" \
         -v req="$(wrk_field "$out" requests)" -v nt="$((node_after - node_before))" \
@@ -240,43 +304,50 @@ for r in $(seq "$rounds"); do
         -v hwm="$(vm_hwm_mib "$node_pid")" \
         -v other="$((sys_after - sys_before - (node_after - node_before) - (pg_after - pg_before) - (wrk_after - wrk_before)))" \
         -v wt="$((wrk_after - wrk_before))" \
-      'BEGIN { printf "%s %s %d %.2f %.2f %d %.1f %.1f %s %s %s %.2f %.2f\n", r, route, rps,
+      'BEGIN { printf "%s %s %s %d %.2f %.2f %d %.1f %.1f %s %s %s %.2f %.2f\n", r, route, b, rps,
                p50 / 1000, p99 / 1000, fail, (req > 0 ? nt / hz * 1e6 / req : 0),
                (req > 0 ? pt / hz * 1e6 / req : 0), server, store, hwm,
                (other > 0 ? other / hz / d : 0), wt / hz / d }' >>"$results"
-    tail -1 "$results" | awk '{ printf "# round %s %s: %s req/s, p50 %s ms, p99 %s ms, %s failed\n",
-                                $1, $2, $3, $4, $5, $6 }' >&2
+    tail -1 "$results" | awk '{ printf "# round %s %s %s: %s req/s, p50 %s ms, p99 %s ms, %s failed\n",
+                                $1, $2, $3, $4, $5, $6, $7 }' >&2
+  done
   done
 done
-hwm_end="$(vm_hwm_mib "$node_pid")"
+hwm_end=""
+for b in "${builds[@]}"; do hwm_end+=" $b $(vm_hwm_mib "${pid_of[$b]}")"; done
+node_pid=""
 
 # -- report ------------------------------------------------------------------------------------------
-col() { # route column -> that column of that route's rounds
-  awk -v s="$1" -v c="$2" '$2 == s { print $c }' "$results"
+col() { # route build column -> that column of that route's rounds on that build
+  awk -v s="$1" -v b="$2" -v c="$3" '$2 == s && $3 == b { print $c }' "$results"
 }
 
 echo
-echo "| round | route | req/s | p50 ms | p99 ms | failed | node CPU µs/req | PostgreSQL CPU µs/req" \
+echo "| round | route | build | req/s | p50 ms | p99 ms | failed | node CPU µs/req | PostgreSQL CPU µs/req" \
   "| node server ms | store ms | node peak RSS MiB | other processes (cores) | wrk (cores) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-awk '{ printf "| %s | %s | %d | %.2f | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %.2f |\n",
-       $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }' "$results"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+awk '{ printf "| %s | %s | %s | %d | %.2f | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %.2f |\n",
+       $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$results"
 for route in "${routes[@]}"; do
-  printf '| median | %s | %s | %s | %s | %s | %s | %s | %s | %s | | %s | %s |\n' "$route" \
-    "$(col "$route" 3 | median %d)" "$(col "$route" 4 | median %.2f)" \
-    "$(col "$route" 5 | median %.2f)" "$(col "$route" 6 | median %d)" \
-    "$(col "$route" 7 | median %.1f)" "$(col "$route" 8 | median %.1f)" \
-    "$(col "$route" 9 | median %.2f)" "$(col "$route" 10 | median %.2f)" \
-    "$(col "$route" 12 | median %.2f)" "$(col "$route" 13 | median %.2f)"
+  for b in "${builds[@]}"; do
+    printf '| median | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | | %s | %s |\n' "$route" "$b" \
+      "$(col "$route" "$b" 4 | median %d)" "$(col "$route" "$b" 5 | median %.2f)" \
+      "$(col "$route" "$b" 6 | median %.2f)" "$(col "$route" "$b" 7 | median %d)" \
+      "$(col "$route" "$b" 8 | median %.1f)" "$(col "$route" "$b" 9 | median %.1f)" \
+      "$(col "$route" "$b" 10 | median %.2f)" "$(col "$route" "$b" 11 | median %.2f)" \
+      "$(col "$route" "$b" 13 | median %.2f)" "$(col "$route" "$b" 14 | median %.2f)"
+  done
 done
 echo
 for route in "${routes[@]}"; do
-  awk -v m="$(col "$route" 5 | median %.2f)" -v c="$connections" -v route="$route" \
-      -v pace="$([ "$rate" -gt 0 ] && echo ", paced < $rate req/s" || true)" 'BEGIN {
-    printf "target p99 < 5 ms, %s at %d connections%s: %s (median p99 %.2f ms)\n",
-           route, c, pace, (m < 5 ? "met" : "MISSED"), m }'
+  for b in "${builds[@]}"; do
+    awk -v m="$(col "$route" "$b" 6 | median %.2f)" -v c="$connections" -v route="$route" -v b="$b" \
+        -v pace="$([ "$rate" -gt 0 ] && echo ", paced < $rate req/s" || true)" 'BEGIN {
+      printf "target p99 < 5 ms, %s at %d connections%s, %s build: %s (median p99 %.2f ms)\n",
+             route, c, pace, b, (m < 5 ? "met" : "MISSED"), m }'
+  done
 done
-echo "# node peak RSS (VmHWM) at the end: $hwm_end MiB"
+echo "# node peak RSS (VmHWM) at the end, MiB:$hwm_end"
 echo "# load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$failed" = 1 ]; then
   echo "$bench_name: some requests failed (see above)" >&2

@@ -18,6 +18,7 @@ pg_port=""
 node_pid=""
 node_url=""
 node_port=""
+bench_pids=() # further processes (more nodes) that bench_cleanup stops
 [ -n "${pg_options+x}" ] || pg_options=()
 
 bench_fail() { # MESSAGE... -> on stderr, exit 1
@@ -150,7 +151,8 @@ pg_cpu_ticks() { # utime + stime of the postmaster and all its children (the nod
 
 # -- the node ----------------------------------------------------------------------------------
 # start_node NAME STORAGE_URL [VAR=VALUE...] -> sets node_pid, node_port and node_url, waits
-# for GET /health 200 (so the schema migration is done). The node binary is $node_bin; its
+# for GET /health 200 (so the schema migration is done; up to bench_node_wait tenths of a
+# second, default 300, per attempt). The node binary is $node_bin; its
 # log is $tmp/NAME.log. Extra VAR=VALUE pairs (FW_* settings) go into its environment.
 start_node() {
   local name="$1" url="$2" port attempt
@@ -163,7 +165,7 @@ start_node() {
     node_pid=$!
     node_port="$port"
     node_url="http://127.0.0.1:$port"
-    for _ in $(seq 300); do
+    for _ in $(seq "${bench_node_wait:-300}"); do # tenths of a second
       if [ "$(curl -s -o /dev/null -w '%{http_code}' "$node_url/health")" = 200 ]; then
         return 0
       fi
@@ -179,9 +181,12 @@ start_node() {
   exit 1
 }
 
-bench_cleanup() { # the EXIT trap: stops the node and PostgreSQL, removes $tmp
+bench_cleanup() { # the EXIT trap: stops the node(s) and PostgreSQL, removes $tmp
+  local p
   [ -n "$node_pid" ] && stop_pid "$node_pid"
   node_pid=""
+  for p in "${bench_pids[@]}"; do stop_pid "$p"; done
+  bench_pids=()
   pg_stop
   if [ "${FLIGHTWATCH_BENCH_KEEP:-0}" = 1 ]; then
     echo "$bench_name: kept wrk outputs and node logs in $tmp" >&2
