@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <nlohmann/json.hpp>
+#include <prometheus/gauge.h>
 
 #include <unistd.h>
 
@@ -60,6 +61,8 @@ struct cluster_state {
   std::map<std::string, peer> peers; // by address
   caf::io::middleman_actor middleman;
   bool published = false;
+  prometheus::Gauge* peers_up = nullptr;
+  prometheus::Gauge* peers_down = nullptr;
 
   const cluster_settings& cfg() const {
     return ctx->cfg.cluster;
@@ -104,6 +107,17 @@ node_info my_info(self_pointer self) {
       info.peers.push_back(address);
   info.cluster = caf::actor_cast<caf::actor>(self);
   return info;
+}
+
+/// flightwatch_cluster_peers{state}: known peers up and not up.
+void count_peers(cluster_state& st) {
+  if (!st.peers_up)
+    return;
+  size_t up = 0;
+  for (const auto& [address, p] : st.peers)
+    up += p.up;
+  st.peers_up->Set(static_cast<double>(up));
+  st.peers_down->Set(static_cast<double>(st.peers.size() - up));
 }
 
 void schedule_retry(self_pointer self, peer& p) {
@@ -156,6 +170,7 @@ void learn(self_pointer self, const std::string& via_address, const node_info& i
     log::info(component, "node ", info.name, " (", info.address, ") is up with roles ",
               list.empty() ? "(none)" : list);
   }
+  count_peers(st);
   for (const auto& address : info.peers)
     if (address != st.address && !st.peers.count(address)) {
       st.peers[address].address = address;
@@ -213,6 +228,7 @@ void lost(self_pointer self, const caf::actor_addr& source, const caf::error& re
     log::warn(component, "node ", p.name, " (", address, ") is lost: ", message_of(reason));
     p.backoff = first_backoff;
     schedule_retry(self, p);
+    count_peers(st);
     return;
   }
 }
@@ -280,6 +296,15 @@ cluster_impl::behavior_type cluster_service(self_pointer self, node_context_ptr 
   // After a restart of this service: the peers it knew are met again from scratch.
   st.ctx->directory->erase_all_nodes();
   if (st.cfg().enabled()) {
+    auto& peers = prometheus::BuildGauge()
+                    .Name("flightwatch_cluster_peers")
+                    .Help("Peers this node knows, by state (up, down: lost or not reached yet)")
+                    .Register(st.ctx->metrics->registry());
+    auto labels = st.ctx->metrics->labels("cluster");
+    labels.emplace("state", "up");
+    st.peers_up = &peers.Add(labels);
+    labels["state"] = "down";
+    st.peers_down = &peers.Add(labels);
     st.address = advertised_address(st.cfg());
     st.middleman = st.cfg().tls_enabled() ? self->system().openssl_manager().actor_handle()
                                           : self->system().middleman().actor_handle();
@@ -306,6 +331,7 @@ cluster_impl::behavior_type cluster_service(self_pointer self, node_context_ptr 
     for (const auto& seed : st.cfg().seeds)
       if (seed != st.address)
         connect(self, seed);
+    count_peers(st);
     self->delayed_send(self, greeting_interval, join_atom::value);
   }
   return {
@@ -333,6 +359,7 @@ cluster_impl::behavior_type cluster_service(self_pointer self, node_context_ptr 
         log::info(component, "forgetting ", i->second.name.empty() ? address : i->second.name,
                   " (", address, "): unreachable for over a minute");
         st.peers.erase(i);
+        count_peers(st);
         return;
       }
       connect(self, address);

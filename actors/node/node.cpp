@@ -124,6 +124,9 @@ int run_node(const settings& cfg) {
   for (const auto& r : cfg.node.roles)
     roles += (roles.empty() ? "" : ",") + r;
   log::info(component, "node ", cfg.node.name, " starting roles ", roles);
+  if (cfg.kafka.brokers.empty())
+    for (const auto& gap : in_process_topic_gaps(cfg.node.roles))
+      log::warn(component, gap);
   auto supervisor = spawn_supervisor(sys, ctx, std::move(sup_cfg));
   caf::error reason;
   {

@@ -34,4 +34,26 @@ std::vector<child_spec> node_children(const std::vector<std::string>& roles) {
   return out;
 }
 
+std::vector<std::string> in_process_topic_gaps(const std::vector<std::string>& roles) {
+  struct flow {
+    const char* producer;
+    const char* topic;
+    const char* consumer;
+  };
+  static constexpr flow flows[] = {{"data-collector", "to-alert-system", "alert-evaluator"},
+                                   {"alert-evaluator", "to-notifier", "notifier"},
+                                   {"sla-watchdog", "sla_breach", "notifier"}};
+  auto hosts = [&](const char* role) {
+    return std::find(roles.begin(), roles.end(), role) != roles.end();
+  };
+  std::vector<std::string> out;
+  for (const auto& f : flows)
+    if (hosts(f.producer) && !hosts(f.consumer))
+      out.push_back(std::string{f.producer} + " publishes " + f.topic + " but no " + f.consumer
+                    + " runs on this node and kafka.brokers is empty: those events are "
+                      "dropped (run the "
+                    + f.consumer + " here, or set kafka.brokers)");
+  return out;
+}
+
 } // namespace fw

@@ -10,4 +10,9 @@ namespace fw {
 /// (gateway last), then the cluster service.
 std::vector<child_spec> node_children(const std::vector<std::string>& roles);
 
+/// With in-process topics (kafka.brokers empty), events stay inside the node: for each
+/// role among `roles` that publishes a topic whose consumer is not among them, one line
+/// saying that those events are dropped.
+std::vector<std::string> in_process_topic_gaps(const std::vector<std::string>& roles);
+
 } // namespace fw

@@ -109,6 +109,14 @@ protected:
     return found;
   }
 
+  /// A's flightwatch_cluster_peers{state} is `n`.
+  bool peers_metric(const std::string& state, int n) {
+    auto body = http_get(a->url() + "/metrics").body;
+    const std::regex line{"flightwatch_cluster_peers\\{[^}]*state=\"" + state + "\"[^}]*\\} ([0-9]+)"};
+    std::smatch m;
+    return std::regex_search(body, m, line) && std::stoi(m[1]) == n;
+  }
+
   void busy(const std::string& airport, int n) {
     const auto now = unix_now();
     for (int i = 0; i < n; ++i) {
@@ -173,6 +181,7 @@ TEST_F(cluster, requests_cross_nodes_airports_are_split_and_move_when_a_node_die
   auto st = status();
   ASSERT_EQ(st["nodes"].size(), 3u) << st.dump();
   EXPECT_EQ(st["nodes"][0]["state"], "self");
+  EXPECT_TRUE(peers_metric("up", 2)) << http_get(a->url() + "/metrics").body;
 
   // Every airport is fetched once (arrivals and departures), by one of B and C.
   for (size_t i = 0; i < airports.size(); ++i) {
@@ -203,6 +212,8 @@ TEST_F(cluster, requests_cross_nodes_airports_are_split_and_move_when_a_node_die
   ASSERT_TRUE(wait_until([&] { return up_nodes() == std::set<std::string>{"node-c"}; }, 2s))
     << status().dump();
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 1500ms);
+  EXPECT_TRUE(peers_metric("up", 1));
+  EXPECT_TRUE(peers_metric("down", 1));
   for (int i = 0; i < 20; ++i) {
     auto r = http_get(a->url() + "/data-collector/interests/user0@x.org");
     ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.body;

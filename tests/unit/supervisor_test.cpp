@@ -11,6 +11,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/node/roles.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -177,3 +179,13 @@ TEST_F(supervisor_test, child_that_ignores_shutdown_is_killed_after_timeout) {
 }
 
 } // namespace
+
+TEST(node_roles, a_topic_without_its_consumer_on_the_node_is_reported) {
+  EXPECT_TRUE(fw::in_process_topic_gaps(fw::all_roles()).empty());
+  EXPECT_TRUE(fw::in_process_topic_gaps({"gateway", "user-manager"}).empty());
+  auto gaps = fw::in_process_topic_gaps({"data-collector", "sla-watchdog"});
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].rfind("data-collector publishes to-alert-system but no alert-evaluator", 0),
+            0u);
+  EXPECT_EQ(gaps[1].rfind("sla-watchdog publishes sla_breach but no notifier", 0), 0u);
+}
