@@ -97,20 +97,23 @@ TEST_F(cluster_tls, nodes_of_one_ca_join_and_others_are_refused) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["node"], "node-b");
 
-  // Another CA's certificate: A refuses it (and it refuses A's).
-  x = start("node-x", "data-collector", "node-x", "other-ca");
-  std::this_thread::sleep_for(3s);
-  EXPECT_EQ(up_nodes(), std::set<std::string>{"node-b"}) << x->process().output();
-  EXPECT_NE(x->process().output().find("(TLS)"), std::string::npos) << "x did not start";
-  EXPECT_EQ(x->process().output().find("is up with roles"), std::string::npos);
-  x.reset();
-
-  // No TLS at all: not let in either.
-  x = start("node-x", "data-collector", "", "");
-  std::this_thread::sleep_for(3s);
-  EXPECT_EQ(up_nodes(), std::set<std::string>{"node-b"}) << x->process().output();
-  EXPECT_NE(x->process().output().find("no TLS: unauthenticated"), std::string::npos);
-  EXPECT_EQ(x->process().output().find("is up with roles"), std::string::npos);
+  // Another CA's certificate, then no TLS at all: never let in. (CAF 0.17's OpenSSL
+  // transport completes handshakes on the node's I/O thread, so while such a node keeps
+  // trying, A's link to B can drop for a moment; it comes back once the intruder stops.)
+  for (const auto* cert : {"node-x", ""}) {
+    x = start("node-x", "data-collector", cert, *cert ? "other-ca" : "");
+    std::this_thread::sleep_for(3s);
+    const auto x_log = x->process().output();
+    EXPECT_NE(x_log.find(*cert ? "(TLS)" : "no TLS: unauthenticated"), std::string::npos)
+      << "x did not start: " << x_log;
+    EXPECT_EQ(x_log.find("is up with roles"), std::string::npos) << x_log;
+    EXPECT_EQ(a->process().output().find("node node-x"), std::string::npos)
+      << a->process().output();
+    EXPECT_EQ(http_get(a->url() + "/cluster/status").body.find("node-x"), std::string::npos);
+    x.reset();
+    ASSERT_TRUE(wait_until([&] { return up_nodes() == std::set<std::string>{"node-b"}; }, 30s))
+      << a->process().output();
+  }
 }
 
 } // namespace
