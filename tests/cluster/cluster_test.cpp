@@ -212,6 +212,11 @@ TEST_F(cluster, requests_cross_nodes_airports_are_split_and_move_when_a_node_die
   ASSERT_TRUE(wait_until([&] { return up_nodes() == std::set<std::string>{"node-c"}; }, 2s))
     << status().dump();
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 1500ms);
+  ASSERT_TRUE(wait_until(
+    [&] { return c->process().output().find("node node-b (") != std::string::npos
+                 && c->process().output().find(") is lost", c_log) != std::string::npos; },
+    1500ms))
+    << "C did not notice" << c->process().output();
   EXPECT_TRUE(peers_metric("up", 1));
   EXPECT_TRUE(peers_metric("down", 1));
   for (int i = 0; i < 20; ++i) {
