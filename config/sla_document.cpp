@@ -108,8 +108,8 @@ duration read_t_check(const json& j) {
 void read_settings(const json& j, sla_document& doc) {
   if (!j.is_object())
     fail("settings", "expected an object");
-  reject_unknown_keys(j, "settings",
-                      {"t_check", "prometheus_url", "kafka_bootstrap_servers", "kafka_topic"});
+  reject_unknown_keys(j, "settings", {"t_check", "prometheus_url", "kafka_bootstrap_servers",
+                                      "kafka_topic", "t_scrape"});
   if (j.contains("t_check"))
     doc.t_check = read_t_check(j.at("t_check"));
   if (j.contains("prometheus_url")) {
@@ -127,6 +127,10 @@ void read_settings(const json& j, sla_document& doc) {
     fail("settings.kafka_bootstrap_servers", "expected a string");
   if (j.contains("kafka_topic") && j.at("kafka_topic") != "sla_breach")
     fail("settings.kafka_topic", "breaches are published on sla_breach; no other topic");
+  // Read from Prometheus, never set: GET's document carries it, so a document read and
+  // posted back unchanged is accepted, its t_scrape ignored.
+  if (j.contains("t_scrape") && !j.at("t_scrape").is_null() && !j.at("t_scrape").is_number())
+    fail("settings.t_scrape", "expected a number or null (it is read from Prometheus)");
 }
 
 /// YAML to JSON: plain scalars that read as numbers or booleans become numbers and

@@ -213,6 +213,12 @@ TEST_F(sla_watchdog, t_check_below_five_scrape_intervals_is_raised_at_start_and_
   r = update({metric("node_up", 0, 10)}, {{"t_check", 2}});
   EXPECT_EQ(r["status"], 200) << r;
   EXPECT_EQ(get_json("/sla-detector/sla/config")["settings"]["t_check"], 2);
+
+  // The document GET answers (with its read-only t_scrape) is one POST takes back.
+  auto read_back = get_json("/sla-detector/sla/config");
+  auto posted = post("/sla-detector/sla/config", read_back);
+  EXPECT_EQ(posted.status, 200) << posted.body;
+  EXPECT_EQ(get_json("/sla-detector/sla/config"), read_back);
 }
 
 TEST_F(sla_watchdog, updates_are_validated_and_applied_without_restart) {

@@ -94,7 +94,13 @@ TEST(sla_document, every_invalid_field_is_named) {
   EXPECT_EQ(settings({{"prometheus_url", "prometheus:9090"}}).rfind("settings.prometheus_url:", 0),
             0u);
   EXPECT_EQ(settings({{"kafka_topic", "other"}}).rfind("settings.kafka_topic:", 0), 0u);
-  EXPECT_EQ(settings({{"t_scrape", 1}}).rfind("settings.t_scrape: unknown key", 0), 0u);
+  EXPECT_EQ(settings({{"t_scrape", "1s"}}).rfind("settings.t_scrape:", 0), 0u);
+  for (json scrape : {json(1.5), json(nullptr)}) { // GET's read-only field, posted back
+    auto r = fw::sla_from_json({{"metrics", {gauge()}}, {"settings", {{"t_scrape", scrape}}}},
+                               fw::sla_document{});
+    EXPECT_TRUE(r.value) << r.error;
+  }
+  EXPECT_EQ(settings({{"other", 1}}).rfind("settings.other: unknown key", 0), 0u);
 }
 
 TEST(sla_document, the_shipped_file_loads) {
