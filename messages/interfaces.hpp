@@ -69,18 +69,20 @@ using data_collector_actor = role_actor::extend<
     flight_average>,
   // GET /flights/last/<icao> (airport, type); ec::not_found when none is stored.
   caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>,
-  // From another instance: collect this airport now (it is ours; a new interest).
-  caf::reacts_to<collect_atom, std::string>>;
+  // From another instance: a new interest (airport, user e-mail) in an airport we own.
+  caf::reacts_to<collect_atom, std::string, std::string>>;
 
 /// The data-collector's collection loop (a child of the role). With several instances in
 /// a cluster each collects only the airports it owns (actors/data_collector/sharding.hpp).
 using collector_actor = caf::typed_actor<
   // Timer: collect every airport someone is interested in that this instance owns.
   caf::reacts_to<collect_atom>,
-  // A new interest: collect the airport now, ahead of the queue, or have its owner do so.
-  caf::reacts_to<collect_atom, std::string>,
-  // Collect the airport now whoever owns it (asked by the owner's peers).
-  caf::reacts_to<collect_atom, std::string, bool>,
+  // A new interest (airport, user e-mail), here or at the airport's owner: collect the
+  // airport now, ahead of the queue, unless it was collected within the last interval;
+  // then check just this interest against the stored flights.
+  caf::reacts_to<collect_atom, std::string, std::string>,
+  // The same, whoever owns the airport (asked by the owner's peers).
+  caf::reacts_to<collect_atom, std::string, std::string, bool>,
   // Timer (every second): take over at once the airports this instance now owns.
   caf::reacts_to<rebalance_atom>>;
 

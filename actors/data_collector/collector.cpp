@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -36,6 +38,9 @@ struct collector_state {
   std::set<std::string> pending; // queued or being collected
   std::set<std::string> known;   // airports of interest, as of the last listing
   std::set<std::string> owned;   // those this instance collects (for the log)
+  // Last successful collection per airport: a new interest in an airport collected within
+  // the interval is checked against the stored flights instead of fetching again.
+  std::map<std::string, std::chrono::steady_clock::time_point> collected_at;
   std::vector<std::string> members; // nodes with a data-collector, as last seen
   prometheus::Family<prometheus::Counter>* fetched = nullptr;
   prometheus::Family<prometheus::Gauge>* fetched_last = nullptr;
@@ -69,9 +74,11 @@ void finish(collector_pointer self, size_t worker, const std::string& airport) {
   pump(self);
 }
 
-/// One event per interest of the airport, with what the store holds for the window.
+/// One event per interest of the airport (only `only_email`'s when not empty), with what
+/// the store holds for the window; then `done`.
 void publish_events(collector_pointer self, const std::string& airport, std::int64_t begin,
-                    std::int64_t end, size_t worker) {
+                    std::int64_t end, const std::string& only_email,
+                    std::function<void()> done) {
   struct counted {
     std::int64_t count = 0;
     std::vector<interest> interests;
@@ -79,15 +86,17 @@ void publish_events(collector_pointer self, const std::string& airport, std::int
   auto& st = self->state;
   db_call<counted>(
     self, st.storage(), st.store_timeout(), "count_for_events",
-    [airport, begin, end](store_session& s) {
-      return counted{s.flights().count(airport, "", begin, end),
-                     s.interests().for_airport(airport)};
+    [airport, begin, end, only_email](store_session& s) {
+      auto interests = s.interests().for_airport(airport);
+      if (!only_email.empty())
+        std::erase_if(interests, [&](const interest& i) { return i.user_email != only_email; });
+      return counted{s.flights().count(airport, "", begin, end), std::move(interests)};
     },
-    [self, airport, begin, end, worker](caf::expected<counted> result) {
+    [self, airport, begin, end, done = std::move(done)](caf::expected<counted> result) {
       if (!result) {
         log::warn("data-collector", "no events for ", airport, ": ",
                   message_of(result.error()));
-        finish(self, worker, airport);
+        done();
         return;
       }
       auto topics = caf::actor_cast<topic_broker_actor>(self->state.ctx->directory->get("topics"));
@@ -107,17 +116,22 @@ void publish_events(collector_pointer self, const std::string& airport, std::int
                             " failed: ", message_of(err));
                 });
       }
-      finish(self, worker, airport);
+      done();
     });
+}
+
+std::pair<std::int64_t, std::int64_t> window_until_now(collector_pointer self) {
+  const auto end = unix_now();
+  return {end - std::chrono::duration_cast<std::chrono::seconds>(
+                  self->state.ctx->cfg.collector.window)
+                  .count(),
+          end};
 }
 
 void collect(collector_pointer self, size_t worker, const std::string& airport) {
   auto& st = self->state;
-  const auto end = unix_now();
-  const auto window_s = std::chrono::duration_cast<std::chrono::seconds>(
-                          st.ctx->cfg.collector.window)
-                          .count();
-  const auto begin = end - window_s;
+  const auto [begin, end] = window_until_now(self);
+  const auto window_s = end - begin;
   // Two calls (arrivals, departures) per started two days of window, each up to the
   // OpenSky timeout, plus a token request and one retry after a 401 for each.
   const auto calls = 2 * (1 + window_s / (2 * 24 * 3600));
@@ -142,7 +156,9 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
               return;
             }
             log::debug("data-collector", airport, ": ", *stored, " new flights");
-            publish_events(self, airport, begin, end, worker);
+            self->state.collected_at[airport] = std::chrono::steady_clock::now();
+            publish_events(self, airport, begin, end, "",
+                           [self, worker, airport] { finish(self, worker, airport); });
           });
       },
       [self, worker, airport](caf::error& err) {
@@ -179,6 +195,23 @@ bool mine(collector_pointer self, const std::string& airport,
           const std::vector<std::string>& nodes) {
   return nodes.size() <= 1
          || data_collector::owner_of(airport, nodes) == self->state.ctx->cfg.node.name;
+}
+
+void enqueue(collector_pointer self, const std::string& airport, bool urgent);
+
+/// A new interest of `email` in an airport this instance collects. Fetching again what
+/// the last interval already fetched would spend OpenSky credits (and storage writes) for
+/// nothing: a fresh airport gets only this interest checked against the stored flights.
+void new_interest(collector_pointer self, const std::string& airport, const std::string& email) {
+  auto& st = self->state;
+  auto last = st.collected_at.find(airport);
+  if (last == st.collected_at.end() || st.pending.count(airport)
+      || std::chrono::steady_clock::now() - last->second >= st.ctx->cfg.collector.interval) {
+    enqueue(self, airport, true); // a collection in progress checks every interest anyway
+    return;
+  }
+  const auto [begin, end] = window_until_now(self);
+  publish_events(self, airport, begin, end, email, [] {});
 }
 
 void enqueue(collector_pointer self, const std::string& airport, bool urgent) {
@@ -253,27 +286,27 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
             }
         });
     },
-    [self](collect_atom, const std::string& airport) {
+    [self](collect_atom, const std::string& airport, const std::string& email) {
       auto& st = self->state;
       st.known.insert(airport);
       const auto nodes = members(self);
       if (mine(self, airport, nodes)) {
         st.owned.insert(airport);
-        enqueue(self, airport, true);
+        new_interest(self, airport, email);
         return;
       }
       const auto& owner = data_collector::owner_of(airport, nodes);
       for (const auto& [node, handle] : st.ctx->directory->instances("data-collector"))
         if (node == owner) {
           caf::anon_send(caf::actor_cast<data_collector_actor>(handle), collect_atom::value,
-                         airport);
+                         airport, email);
           return;
         }
-      enqueue(self, airport, true); // the owner is gone meanwhile: do it here
+      new_interest(self, airport, email); // the owner is gone meanwhile: do it here
     },
-    [self](collect_atom, const std::string& airport, bool) {
+    [self](collect_atom, const std::string& airport, const std::string& email, bool) {
       self->state.known.insert(airport);
-      enqueue(self, airport, true);
+      new_interest(self, airport, email);
     },
     [self](rebalance_atom) {
       self->delayed_send(self, std::chrono::seconds{1}, rebalance_atom::value);

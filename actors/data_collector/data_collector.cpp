@@ -89,8 +89,9 @@ caf::result<interest> add_interest(self_pointer self, interest i) {
                           rp.deliver(stored.error());
                           return;
                         }
-                        // Fetch at once rather than at the next tick.
-                        self->send(self->state.collector, collect_atom::value, i.airport_code);
+                        // Checked at once rather than at the next tick.
+                        self->send(self->state.collector, collect_atom::value, i.airport_code,
+                                   i.user_email);
                         rp.deliver(i);
                       });
       },
@@ -114,8 +115,8 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(data_collector_state::name); },
     [](health_atom) { return component_health{data_collector_state::name, true, {}}; },
-    [self](collect_atom, const std::string& airport) {
-      self->send(self->state.collector, collect_atom::value, airport, true);
+    [self](collect_atom, const std::string& airport, const std::string& email) {
+      self->send(self->state.collector, collect_atom::value, airport, email, true);
     },
     [self](add_interest_atom, interest& i) -> caf::result<interest> {
       if (auto err = check_interest(i))

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <thread>
 
 namespace {
 
@@ -123,6 +124,41 @@ TEST_F(alert_pipeline, busy_airport_gives_one_message_then_one_back_to_normal) {
   EXPECT_NE(metrics.find(R"(notifications_sent_total{channel="telegram",node="test-node",service="notifier",status="sent"} 2)"),
             std::string::npos);
   EXPECT_EQ(node->process().output().find(telegram.token()), std::string::npos);
+}
+
+TEST_F(alert_pipeline, a_new_interest_in_a_fresh_airport_is_checked_without_fetching_again) {
+  busy_lirf(5);
+  start(true, {{"FW_COLLECTOR_INTERVAL", "1h"}});
+  user_watching_lirf();
+  ASSERT_TRUE(telegram.wait_for_messages(1, 5s)) << node->process().output();
+  const auto fetches = opensky.flight_request_count();
+
+  // A second user's interest in LIRF, collected moments ago: checked on what is stored.
+  constexpr std::int64_t other_chat = 5'000'000'002;
+  auto base = node->url();
+  ASSERT_EQ(http_request("POST", base + "/user-manager/users",
+                         R"({"email":"bruno@x.org","first_name":"Bruno","last_name":"C"})",
+                         {"Idempotency-Key: u2"})
+              .status,
+            201);
+  ASSERT_EQ(http_request("POST", base + "/user-manager/users/telegram",
+                         json{{"email", "bruno@x.org"}, {"telegram_chat_id", other_chat}}.dump())
+              .status,
+            200);
+  ASSERT_EQ(http_request("POST", base + "/data-collector/interests",
+                         R"({"email":"bruno@x.org","airport_code":"LIRF","high_value":3})")
+              .status,
+            201);
+  ASSERT_TRUE(telegram.wait_for_messages(2, 5s)) << node->process().output();
+  auto to_bruno = telegram.messages_to(other_chat);
+  ASSERT_EQ(to_bruno.size(), 1u);
+  EXPECT_NE(to_bruno[0].plain_text.find(
+              "The number of flights (5) exceeded the high threshold of 3."),
+            std::string::npos)
+    << to_bruno[0].plain_text;
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(opensky.flight_request_count(), fetches); // OpenSky was not asked again
+  EXPECT_EQ(telegram.messages_to(chat).size(), 1u);   // nor was the first user told again
 }
 
 TEST_F(alert_pipeline, without_a_bot_token_notifications_go_to_the_log) {
