@@ -12,8 +12,8 @@ packages=(
   libyaml-cpp-dev
   # tests: GoogleTest, and the real servers integration tests start themselves
   libgtest-dev libgmock-dev postgresql prometheus kcat openssl curl
-  # benchmarks
-  wrk libbenchmark-dev
+  # benchmarks, and the load mix (Locust) whose smoke run is a test
+  wrk libbenchmark-dev python3-locust python3-geventhttpclient linux-perf
 )
 
 missing=()

@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# The seed's load mix (002 section 9, tests/bench/load_mix.py) with Locust against
+# flightwatch, on a data set of N flights loaded first, in up to three set-ups:
+#   sqlite    one node, every role, SQLite
+#   postgres  one node, every role, PostgreSQL 15
+#   cluster   three nodes on one PostgreSQL, as deploy/run-cluster.sh splits the roles:
+#             node-1 gateway + user-manager (Locust's target), node-2 data-collector,
+#             alert-evaluator, notifier, sla-watchdog, node-3 data-collector,
+#             alert-evaluator, notifier
+# Each set-up gets a fake OpenSky (fw-fake-opensky: the interests Locust adds are
+# collected for real) and a Prometheus scraping every node each second (the SLA
+# watchdog's queries and its config updates go to it). Prints per set-up: requests/s,
+# p50/p95/p99/max per route (Locust's CSV, in ms), failures, CPU seconds of the nodes and
+# of Locust, the nodes' resident memory (after start and peak), and whether the targets
+# hold (0 failures, p99 < 10 ms on every route, one node's peak RSS < 64 MiB). Any failed
+# request makes the exit status 1.
+#
+#   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
+#       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--profile] [--smoke] [--no-build]
+#
+# Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000.
+# --think 0 drops the think time: every user sends its next request as soon as it has
+# the answer (the saturation run). --profile samples the node(s) with perf during the
+# run (499 Hz, no call graphs) and prints the 25 functions with the most self time.
+# --smoke is the short version the test suite runs: -u 5 -r 5 -d 4 --think 0.05-0.2
+# -n 3000. FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch and
+# fw-fake-opensky), FLIGHTWATCH_BENCH_KEEP=1 keeps Locust's CSVs and the node logs.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bench_name=load_mix.sh
+build_dir="${FLIGHTWATCH_BUILD_DIR:-$root/build}"
+configs=sqlite,postgres,cluster
+users=100
+spawn_rate=10
+duration=60
+think=1-2
+flights=100000
+profile=0
+build=1
+# The mix's airports first (the loader makes the first ones of the list the busiest),
+# then more, so that the data set has the spread of a real one.
+airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW
+airports+=,EKCH,ESSA,LPPT,LGAV
+
+usage() {
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --config) configs="$2"; shift 2 ;;
+    -u) users="$2"; shift 2 ;;
+    -r) spawn_rate="$2"; shift 2 ;;
+    -d) duration="$2"; shift 2 ;;
+    --think) think="$2"; shift 2 ;;
+    -n) flights="$2"; shift 2 ;;
+    --profile) profile=1; shift ;;
+    --smoke) users=5; spawn_rate=5; duration=4; think=0.05-0.2; flights=3000; shift ;;
+    --no-build) build=0; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "$bench_name: unknown argument '$1'" >&2; usage 2 ;;
+  esac
+done
+for n in "$users" "$spawn_rate" "$duration" "$flights"; do
+  [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "$bench_name: '$n' is not a positive number" >&2; exit 2; }
+done
+[[ "$think" =~ ^(0|[0-9.]+-[0-9.]+)$ ]] || { echo "$bench_name: --think takes MIN-MAX or 0" >&2; exit 2; }
+[ "$flights" -ge 1000 ] || { echo "$bench_name: -n needs at least 1000 flights" >&2; exit 2; }
+IFS=, read -r -a config_list <<<"$configs"
+for c in "${config_list[@]}"; do
+  case "$c" in sqlite|postgres|cluster) ;; *) echo "$bench_name: unknown set-up '$c'" >&2; exit 2 ;; esac
+done
+
+tmp="$(mktemp -d -t fw-mix.XXXXXX)"
+# shellcheck source=tests/bench/lib.sh
+. "$root/tests/bench/lib.sh"
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+bench_need_tools curl locust prometheus python3
+bench_need_pg
+[ "$profile" = 0 ] || bench_need_tools perf
+
+if [ "$build" = 1 ]; then
+  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
+    || bench_fail "$build_dir is not configured (run deploy/build.sh)"
+  cmake --build "$build_dir" --target flightwatch fw-fake-opensky -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
+fi
+node_bin="$build_dir/flightwatch"
+opensky_bin="$build_dir/tests/fakes/fw-fake-opensky"
+[ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
+[ -x "$opensky_bin" ] || bench_fail "$opensky_bin is missing (build first)"
+
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# -- helpers: side processes ---------------------------------------------------------------------
+# start_bg NAME COMMAND... -> runs COMMAND in the background (output to $tmp/NAME.log),
+# remembered for the clean-up; sets bg_pid.
+start_bg() {
+  local name="$1"
+  shift
+  "$@" >"$tmp/$name.log" 2>&1 &
+  bg_pid=$!
+  bench_pids+=("$bg_pid")
+}
+
+wait_http() { # URL WHAT PID -> waits up to 30 s for a 200 from URL
+  for _ in $(seq 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ] && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.1
+  done
+  bench_fail "$2 did not answer $1 with 200"
+}
+
+stop_side_processes() { # stops everything start_bg and start_fw started, in reverse order
+  local i
+  for ((i = ${#bench_pids[@]} - 1; i >= 0; i--)); do stop_pid "${bench_pids[$i]}"; done
+  bench_pids=()
+}
+
+# -- the data set: N flights in PostgreSQL, copied into SQLite -------------------------------------
+machine_line
+pg_start
+pg_db=fw_mix
+"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$pg_db"
+pg_url="postgresql://postgres@127.0.0.1:$pg_port/$pg_db"
+sqlite_file="$tmp/flightwatch.db"
+sqlite_url="sqlite://$sqlite_file"
+
+# A node with only the gateway creates the schema (its migrations) and stops again.
+migrate() { # STORAGE_URL
+  start_node migrate "$1" FW_NODE_ROLES=gateway
+  stop_pid "$node_pid"
+  node_pid=""
+}
+
+t0="$(now_s)"
+load_end="$(date +%s)"
+migrate "$pg_url"
+pg_psql "$pg_db" -v n="$flights" -v airports="$airports" -v days=60 -v per_aircraft=200 \
+  -v now="$load_end" -v seed=0.42 -f "$root/tests/bench/flight_data_load.sql"
+pg_psql "$pg_db" -c 'VACUUM (ANALYZE) flight_data' -c 'VACUUM (ANALYZE) flight_hourly_counts'
+flight_columns="icao24, first_seen, est_departure_airport, last_seen, est_arrival_airport, callsign,
+  est_departure_airport_horiz_distance, est_departure_airport_vert_distance,
+  est_arrival_airport_horiz_distance, est_arrival_airport_vert_distance,
+  departure_airport_candidates_count, arrival_airport_candidates_count"
+if [[ ",$configs," == *,sqlite,* ]]; then
+  migrate "$sqlite_url"
+  pg_psql "$pg_db" -c "\\copy (SELECT $flight_columns FROM flight_data) TO '$tmp/flights.csv' WITH (FORMAT csv)"
+  python3 - "$sqlite_file" "$tmp/flights.csv" "$root/tests/bench/flight_hourly_backfill.sql" \
+    "$flight_columns" <<'EOF'
+import csv, sqlite3, sys
+db, rows, backfill, columns = sys.argv[1:]
+con = sqlite3.connect(db)
+n = len(columns.split(","))
+with open(rows, newline="") as f:  # PostgreSQL writes NULL as an empty field
+    con.executemany(f"INSERT INTO flight_data ({columns}) VALUES ({','.join('?' * n)})",
+                    ([v if v != "" else None for v in row] for row in csv.reader(f)))
+con.executescript(open(backfill).read())
+con.commit()
+con.execute("ANALYZE")
+con.close()
+EOF
+fi
+stored="$(pg_psql "$pg_db" -At -c 'SELECT count(*) FROM flight_data')"
+[ "$stored" = "$flights" ] || bench_fail "the loader stored $stored flights, not $flights"
+echo "# data set: $flights flights over 60 days between $(tr ',' '\n' <<<"$airports" | wc -l)" \
+  "airports, loaded in $(elapsed "$t0" "$(now_s)") s"
+echo "# load: $users users (spawned $spawn_rate/s), ${duration} s per set-up, think time" \
+  "$([ "$think" = 0 ] && echo none || echo "$think s") between tasks"
+
+# -- one set-up ----------------------------------------------------------------------------------
+declare -A pid_of=() gateway_of=()
+node_names=()
+
+# start_fw NAME ROLES STORAGE_URL [VAR=VALUE...] -> a node with those roles and a gateway
+# (its log $tmp/NAME.log) in pid_of and gateway_of; waits for GET /health 200.
+start_fw() {
+  local name="$1" roles="$2" url="$3"
+  shift 3
+  start_node "$name" "$url" FW_NODE_NAME="$name" FW_NODE_ROLES="gateway,$roles" \
+    FW_OPENSKY_BASE_URL="$opensky_url" FW_SLA_CONFIG_FILE="$tmp/sla.yaml" "$@"
+  pid_of[$name]="$node_pid"
+  gateway_of[$name]="127.0.0.1:$node_port"
+  bench_pids+=("$node_pid")
+  node_pid=""
+  node_names+=("$name")
+}
+
+# start_prometheus -> Prometheus on $prometheus_port scraping every node's gateway each second
+start_prometheus() {
+  local targets
+  targets="$(for n in "${node_names[@]}"; do printf '"%s",' "${gateway_of[$n]}"; done)"
+  rm -rf "$tmp/prometheus-data" # the previous set-up's samples
+  {
+    echo "global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }"
+    echo "scrape_configs:"
+    echo "  - job_name: flightwatch"
+    echo "    static_configs: [{ targets: [${targets%,}] }]"
+  } >"$tmp/prometheus.yml"
+  start_bg prometheus prometheus --config.file="$tmp/prometheus.yml" \
+    --storage.tsdb.path="$tmp/prometheus-data" --web.listen-address="127.0.0.1:$prometheus_port"
+  wait_http "$prometheus_url/-/ready" Prometheus "$bg_pid"
+}
+
+# The SLA document of config/sla.yaml, checked every 10 s against this run's Prometheus.
+sla_yaml() {
+  sed -e "s|prometheus_url: .*|prometheus_url: \"$prometheus_url\"|" -e 's|t_check: .*|t_check: 10|' \
+    "$root/config/sla.yaml" >"$tmp/sla.yaml"
+}
+
+rss_mib() { # PID -> current resident set size, MiB
+  awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# report CONFIG -> the per-route table from Locust's CSV and the totals
+report() {
+  python3 - "$tmp/$1_stats.csv" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print("| route | requests | failures | req/s | p50 ms | p95 ms | p99 ms | max ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+worst = 0.0
+for r in sorted(rows, key=lambda r: (r["Name"] == "Aggregated", r["Name"])):
+    name = "**all**" if r["Name"] == "Aggregated" else f"{r['Type']} {r['Name'].split(' ', 1)[-1]}"
+    p99 = r["99%"]
+    if r["Name"] != "Aggregated" and p99 not in ("N/A", ""):
+        worst = max(worst, float(p99))
+    print(f"| {name} | {r['Request Count']} | {r['Failure Count']} | {float(r['Requests/s']):.1f} "
+          f"| {r['50%']} | {r['95%']} | {p99} | {float(r['Max Response Time']):.0f} |")
+print(f"worst-p99 {worst:g}")
+total = [r for r in rows if r["Name"] == "Aggregated"]
+print(f"totals {total[0]['Request Count'] if total else 0} {total[0]['Failure Count'] if total else 0}")
+EOF
+}
+
+failed=0
+run_config() { # CONFIG
+  local config="$1" url storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
+  node_names=()
+  pid_of=()
+  local opensky_port
+  opensky_port="$(free_port)"
+  start_bg opensky "$opensky_bin" --port "$opensky_port" --airports "$airports" --history-days 2
+  opensky_url="http://127.0.0.1:$opensky_port/api"
+  for _ in $(seq 100); do # any HTTP answer: it listens
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$opensky_url/flights/arrival")" != 000 ] && break
+    sleep 0.05
+  done
+  storage="$pg_url"
+  [ "$config" = sqlite ] && storage="$sqlite_url"
+  # The SLA watchdog reads Prometheus' address at start; Prometheus itself starts once the
+  # nodes' gateway ports (its targets) are known.
+  prometheus_port="$(free_port)"
+  prometheus_url="http://127.0.0.1:$prometheus_port"
+  sla_yaml
+  case "$config" in
+    sqlite|postgres)
+      start_fw "node-$config" user-manager,data-collector,alert-evaluator,notifier,sla-watchdog \
+        "$storage"
+      ;;
+    cluster)
+      local p1
+      p1="$(free_port)"
+      local cluster=(FW_CLUSTER_HOST=127.0.0.1 FW_CLUSTER_SEEDS="127.0.0.1:$p1")
+      start_fw node-1 user-manager "$storage" "${cluster[@]}" FW_CLUSTER_PORT="$p1"
+      start_fw node-2 data-collector,alert-evaluator,notifier,sla-watchdog "$storage" \
+        "${cluster[@]}" FW_CLUSTER_PORT="$(free_port)"
+      start_fw node-3 data-collector,alert-evaluator,notifier "$storage" "${cluster[@]}" \
+        FW_CLUSTER_PORT="$(free_port)"
+      ;;
+  esac
+  start_prometheus
+  gateway_url="http://${gateway_of[${node_names[0]}]}"
+  # Every role reachable through the first node's gateway before the load starts.
+  local role
+  for role in user-manager data-collector notifier sla-detector; do
+    wait_http "$gateway_url/$role/ping" "the $role role" "${pid_of[${node_names[0]}]}"
+  done
+
+  for name in "${node_names[@]}"; do
+    cpu_before+=("$(cpu_ticks "${pid_of[$name]}")")
+    echo "$name $(rss_mib "${pid_of[$name]}")" >>"$tmp/rss-start"
+  done
+  local perf_pid=""
+  if [ "$profile" = 1 ]; then
+    local pids
+    pids="$(for n in "${node_names[@]}"; do printf '%s,' "${pid_of[$n]}"; done)"
+    perf record -F 499 -o "$tmp/$config.perf" -p "${pids%,}" -- sleep "$duration" \
+      >"$tmp/$config-perf.log" 2>&1 &
+    perf_pid=$!
+  fi
+  local ticks_before
+  ticks_before="$(children_ticks)"
+  t_start="$(now_s)"
+  FW_MIX_THINK="$think" FW_MIX_RUN="$(date +%s%N | tail -c 9)" \
+    locust -f "$root/tests/bench/load_mix.py" --headless -u "$users" -r "$spawn_rate" \
+      -t "${duration}s" --host "$gateway_url" --csv "$tmp/$config" --only-summary \
+      --loglevel WARNING --stop-timeout 5 >"$tmp/$config-locust.log" 2>&1 || locust_rc=$?
+  t_end="$(now_s)"
+  local locust_ticks=$(($(children_ticks) - ticks_before))
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
+  for name in "${node_names[@]}"; do cpu_after+=("$(cpu_ticks "${pid_of[$name]}")"); done
+
+  echo
+  echo "## $config ($(elapsed "$t_start" "$t_end") s)"
+  [ -s "$tmp/${config}_stats.csv" ] || { cat "$tmp/$config-locust.log" >&2; bench_fail "$config: Locust wrote no statistics"; }
+  local table worst
+  table="$(report "$config")"
+  grep -v '^worst-p99\|^totals' <<<"$table"
+  worst="$(sed -n 's/^worst-p99 //p' <<<"$table")"
+  echo
+  local i=0 name peak peak_max=0
+  for name in "${node_names[@]}"; do
+    peak="$(vm_hwm_mib "${pid_of[$name]}")"
+    echo "- $name: CPU $(awk -v t=$((cpu_after[i] - cpu_before[i])) -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s," \
+      "RSS $(awk -v n="$name" '$1 == n { print $2 }' "$tmp/rss-start") MiB after start," \
+      "$(rss_mib "${pid_of[$name]}") MiB at the end, peak $peak MiB"
+    peak_max="$(awk -v a="$peak_max" -v b="$peak" 'BEGIN { print (b > a ? b : a) }')"
+    i=$((i + 1))
+  done
+  echo "- Locust: CPU $(awk -v t="$locust_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
+  local requests failures
+  read -r requests failures <<<"$(sed -n 's/^totals //p' <<<"$table")"
+  [ "$requests" -gt 0 ] || { failed=1; echo "- FAILED: no request was made"; }
+  if [ "$failures" != 0 ] || [ "$locust_rc" != 0 ]; then
+    failed=1
+    echo "- FAILED requests: $failures (Locust exit $locust_rc); the first ones:"
+    head -6 "$tmp/${config}_failures.csv" | sed 's/^/    /'
+  fi
+  local rss_ok="n/a (three nodes)"
+  if [ "${#node_names[@]}" = 1 ]; then
+    rss_ok="$(awk -v p="$peak_max" 'BEGIN { print (p < 64 ? "yes" : "NO") }') ($peak_max MiB)"
+  fi
+  echo "- targets: 0 failures $([ "$failures" = 0 ] && echo yes || echo NO);" \
+    "p99 < 10 ms on every route $(awk -v w="$worst" 'BEGIN { print (w < 10 ? "yes" : "NO") }') (worst $worst ms);" \
+    "peak RSS < 64 MiB $rss_ok"
+  if [ "$profile" = 1 ]; then
+    echo
+    echo "Profile of the node(s) under this load (self time, perf record -F 499):"
+    echo '```'
+    perf report -i "$tmp/$config.perf" --no-children --sort comm,dso,symbol --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -25
+    echo '```'
+  fi
+  rm -f "$tmp/rss-start"
+  stop_side_processes
+}
+
+for c in "${config_list[@]}"; do run_config "$c"; done
+exit "$failed"
