@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <type_traits>
 
@@ -89,10 +90,22 @@ void to_json(nlohmann::json& j, const flight& x) {
 
 namespace {
 
+bool needs_escape(char c) {
+  return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
 /// Appends `s` as a JSON string the way nlohmann's dump writes it (UTF-8 kept as is).
 void append_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  while (!s.empty()) {
+    // The plain run up to the next character to escape goes in one append.
+    auto plain = std::find_if(s.begin(), s.end(), needs_escape) - s.begin();
+    out.append(s.data(), static_cast<size_t>(plain));
+    s.remove_prefix(static_cast<size_t>(plain));
+    if (s.empty())
+      break;
+    const char c = s.front();
+    s.remove_prefix(1);
     switch (c) {
     case '"':
       out += "\\\"";
@@ -121,8 +134,6 @@ void append_string(std::string& out, std::string_view s) {
         out += "\\u00";
         out += hex[(c >> 4) & 0xf];
         out += hex[c & 0xf];
-      } else {
-        out += c;
       }
     }
   }
