@@ -21,6 +21,7 @@
 #include <prometheus/gauge.h>
 
 #include <map>
+#include <set>
 #include <utility>
 
 namespace fw {
@@ -60,6 +61,10 @@ struct watchdog_state {
   bool check_again = false; // a check was asked for while one ran for an older document
   std::uint64_t checks = 0;
   std::string prometheus_problem; // why the last check could not read Prometheus
+  // Queries Prometheus at accepted_url has evaluated without rejecting them (at a check or
+  // an update): an update does not send them again, only new or changed ones.
+  std::string accepted_url;
+  std::set<std::string> accepted_queries;
   double started_at = 0;
   prometheus::Counter* checks_total = nullptr;
   prometheus::Family<prometheus::Counter>* query_failures = nullptr;
@@ -216,6 +221,18 @@ void record_samples(self_pointer self, const std::vector<prometheus_sample>& sam
   }
 }
 
+void note_accepted(watchdog_state& st, const std::string& url,
+                   const std::vector<std::string>& queries,
+                   const std::vector<prometheus_sample>& samples) {
+  if (url != st.accepted_url) {
+    st.accepted_url = url;
+    st.accepted_queries.clear();
+  }
+  for (size_t i = 0; i < samples.size() && i < queries.size(); ++i)
+    if (samples[i].outcome != "bad_query" && samples[i].outcome != "unreachable")
+      st.accepted_queries.insert(queries[i]);
+}
+
 void run_check(self_pointer self) {
   auto& st = self->state;
   if (st.checking) { // the previous check still waits for a slow Prometheus
@@ -237,9 +254,11 @@ void run_check(self_pointer self) {
   auto timeout = max_probe_timeout * static_cast<int>(queries.size() + 1);
   self->request(st.checker, timeout, sample_atom::value, st.doc.prometheus_url, queries)
       .then(
-          [self, version](std::vector<prometheus_sample>& samples) {
+          [self, version, queries, url = st.doc.prometheus_url](
+              std::vector<prometheus_sample>& samples) {
             auto& st = self->state;
             st.checking = false;
+            note_accepted(st, url, queries, samples);
             if (version == st.document_version)
               record_samples(self, samples);
             if (std::exchange(st.check_again, false) && version != st.document_version)
@@ -301,17 +320,25 @@ caf::result<command_reply> update_config(self_pointer self, const std::string& t
                                                 seconds_text(sla::min_t_check(scrape))));
               return;
             }
+            // Only what this Prometheus has not accepted yet (new or changed queries).
+            const auto& st = self->state;
+            const bool same_url = doc->prometheus_url == st.accepted_url;
             std::vector<std::string> queries;
-            for (const auto& m : doc->metrics)
-              queries.push_back(m.query);
+            std::vector<size_t> index; // of each query in doc->metrics
+            for (size_t i = 0; i < doc->metrics.size(); ++i)
+              if (!same_url || !st.accepted_queries.count(doc->metrics[i].query)) {
+                queries.push_back(doc->metrics[i].query);
+                index.push_back(i);
+              }
             auto timeout = max_probe_timeout * static_cast<int>(queries.size() + 1);
             self->request(self->state.validator, timeout, sample_atom::value, doc->prometheus_url,
                           queries)
                 .then(
-                    [self, rp, doc, notes,
-                     scrape](std::vector<prometheus_sample>& samples) mutable {
-                      for (size_t i = 0; i < samples.size(); ++i) {
-                        const auto where = "metrics[" + std::to_string(i) + "].query";
+                    [self, rp, doc, notes, scrape, queries,
+                     index](std::vector<prometheus_sample>& samples) mutable {
+                      note_accepted(self->state, doc->prometheus_url, queries, samples);
+                      for (size_t i = 0; i < samples.size() && i < index.size(); ++i) {
+                        const auto where = "metrics[" + std::to_string(index[i]) + "].query";
                         if (samples[i].outcome == "bad_query") {
                           rp.deliver(update_failed(
                               400, where + ": Prometheus rejects it: " + samples[i].error));
