@@ -343,8 +343,15 @@ run_config() { # CONFIG
     echo
     echo "Profile of the node(s) under this load (self time, perf record -F 499):"
     echo '```'
-    perf report -i "$tmp/$config.perf" --no-children --sort comm,dso,symbol --stdio 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -25
+    # awk reads to the end: no SIGPIPE for perf under pipefail.
+    perf report -i "$tmp/$config.perf" --no-children --sort dso,symbol --stdio 2>/dev/null |
+      awk '!/^#/ && NF { sub(/ +$/, ""); if (++n <= 25) print }'
+    echo "by thread:"
+    perf report -i "$tmp/$config.perf" --no-children --sort comm --stdio 2>/dev/null |
+      awk '!/^#/ && NF { sub(/ +$/, ""); print }'
+    echo "by library:"
+    perf report -i "$tmp/$config.perf" --no-children --sort dso --stdio 2>/dev/null |
+      awk '!/^#/ && NF { sub(/ +$/, ""); if (++n <= 8) print }' 
     echo '```'
   fi
   rm -f "$tmp/rss-start"
