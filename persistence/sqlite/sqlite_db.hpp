@@ -9,6 +9,7 @@
 
 #include "persistence/stores.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -39,7 +40,7 @@ private:
 class database {
 public:
   /// Opens (creating it and its parent directory if needed) the file at `path` with WAL
-  /// journal, busy_timeout=5000, foreign_keys=ON, synchronous=NORMAL. Throws
+  /// journal, a 5000 ms busy handler, foreign_keys=ON, synchronous=NORMAL. Throws
   /// storage_unavailable when the file cannot be opened or is not a database.
   explicit database(const std::string& path);
   ~database();
@@ -68,6 +69,7 @@ public:
 
 private:
   sqlite3* db_ = nullptr;
+  std::chrono::steady_clock::time_point busy_since_; // of the current wait for a lock
 };
 
 /// A prepared statement, prepared on first use and then reused (reset and bindings
