@@ -99,7 +99,8 @@ void append_string(std::string& out, std::string_view s) {
   out += '"';
   while (!s.empty()) {
     // The plain run up to the next character to escape goes in one append.
-    auto plain = std::find_if(s.begin(), s.end(), needs_escape) - s.begin();
+    auto plain = std::find_if(s.begin(), s.end(), [](char c) { return needs_escape(c); })
+                 - s.begin();
     out.append(s.data(), static_cast<size_t>(plain));
     s.remove_prefix(static_cast<size_t>(plain));
     if (s.empty())
