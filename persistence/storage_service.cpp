@@ -28,6 +28,7 @@ struct storage_state {
   node_context_ptr ctx;
   storage_location where;
   std::vector<storage_worker_actor> workers;
+  std::vector<size_t> outstanding; // tasks given to each worker and not answered yet
   size_t next = 0;
   bool ready = false;
   bool migrating = false;
@@ -36,6 +37,17 @@ struct storage_state {
 
   const storage_worker_actor& pick() {
     return workers[next++ % workers.size()];
+  }
+
+  /// The worker with the fewest tasks outstanding (ties: round robin). Each worker runs
+  /// its mailbox in order, so handing tasks out blindly makes a short read wait behind a
+  /// long write (a collection's flight batch) while another worker is idle.
+  size_t least_loaded() {
+    size_t best = next++ % workers.size();
+    for (size_t i = 0; i < workers.size(); ++i)
+      if (outstanding[i] < outstanding[best])
+        best = i;
+    return best;
   }
 };
 
@@ -81,6 +93,7 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
   const auto pool_size = std::max(1u, st.ctx->cfg.storage.pool_size);
   for (unsigned i = 0; i < pool_size; ++i) {
     st.workers.push_back(spawn_storage_worker(self->system(), st.ctx, st.where));
+    st.outstanding.push_back(0);
     self->link_to(st.workers.back());
   }
   migrate(self);
@@ -106,7 +119,21 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
       auto& st = self->state;
       if (!st.ready)
         return make_error(ec::unavailable, "storage not ready: " + st.detail);
-      return self->delegate(st.pick(), std::move(task));
+      // Through this actor rather than delegated, so that it sees the task finish.
+      const auto i = st.least_loaded();
+      ++st.outstanding[i];
+      caf::response_promise rp = self->make_response_promise();
+      self->request(st.workers[i], caf::infinite, std::move(task))
+        .then(
+          [self, i, rp]() mutable {
+            --self->state.outstanding[i];
+            rp.deliver(caf::unit);
+          },
+          [self, i, rp](caf::error& err) mutable {
+            --self->state.outstanding[i];
+            rp.deliver(std::move(err));
+          });
+      return rp;
     },
     [self](caf::connect_atom) { migrate(self); },
   };
