@@ -17,13 +17,18 @@
 #
 #   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
 #       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--profile] [--smoke] [--no-build]
+#       [--baseline-bin PATH]
 #
 # Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000.
 # --think 0 drops the think time: every user sends its next request as soon as it has
 # the answer (the saturation run). --profile samples the node(s) with perf during the
 # run (499 Hz, no call graphs) and prints the 25 functions with the most self time.
 # --smoke is the short version the test suite runs: -u 5 -r 5 -d 4 --think 0.05-0.2
-# -n 3000. FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch and
+# -n 3000. --baseline-bin PATH runs another flightwatch binary (an older build) first in
+# each set-up, then this one, and ends with a comparison. Every run starts from its own
+# copy of the loaded data set (a copy of the SQLite file, a PostgreSQL database made from
+# the loaded one as template), so no run sees the users another one created.
+# FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch and
 # fw-fake-opensky), FLIGHTWATCH_BENCH_KEEP=1 keeps Locust's CSVs and the node logs.
 set -euo pipefail
 
@@ -38,13 +43,14 @@ think=1-2
 flights=100000
 profile=0
 build=1
+baseline_bin=""
 # The mix's airports first (the loader makes the first ones of the list the busiest),
 # then more, so that the data set has the spread of a real one.
 airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -59,6 +65,7 @@ while [ $# -gt 0 ]; do
     --profile) profile=1; shift ;;
     --smoke) users=5; spawn_rate=5; duration=4; think=0.05-0.2; flights=3000; shift ;;
     --no-build) build=0; shift ;;
+    --baseline-bin) baseline_bin="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "$bench_name: unknown argument '$1'" >&2; usage 2 ;;
   esac
@@ -92,6 +99,13 @@ node_bin="$build_dir/flightwatch"
 opensky_bin="$build_dir/tests/fakes/fw-fake-opensky"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
 [ -x "$opensky_bin" ] || bench_fail "$opensky_bin is missing (build first)"
+builds=(current)
+declare -A bin_of=([current]="$node_bin")
+if [ -n "$baseline_bin" ]; then
+  [ -x "$baseline_bin" ] || bench_fail "$baseline_bin is not an executable"
+  builds=(baseline current)
+  bin_of[baseline]="$baseline_bin"
+fi
 
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -239,8 +253,12 @@ EOF
 }
 
 failed=0
-run_config() { # CONFIG
-  local config="$1" url storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
+summary=()
+run_config() { # CONFIG BUILD
+  local config="$1" build="$2" url storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
+  local run="$config-$build" title="$config"
+  [ ${#builds[@]} = 1 ] || title="$config, $build"
+  node_bin="${bin_of[$build]}"
   node_names=()
   pid_of=()
   local opensky_port
@@ -251,8 +269,15 @@ run_config() { # CONFIG
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$opensky_url/flights/arrival")" != 000 ] && break
     sleep 0.05
   done
-  storage="$pg_url"
-  [ "$config" = sqlite ] && storage="$sqlite_url"
+  # This run's own copy of the data set.
+  if [ "$config" = sqlite ]; then
+    cp "$sqlite_file" "$tmp/$run.db"
+    storage="sqlite://$tmp/$run.db"
+  else
+    local db="fw_mix_${config}_$build"
+    "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres -T "$pg_db" "$db"
+    storage="postgresql://postgres@127.0.0.1:$pg_port/$db"
+  fi
   # The SLA watchdog reads Prometheus' address at start; Prometheus itself starts once the
   # nodes' gateway ports (its targets) are known.
   prometheus_port="$(free_port)"
@@ -281,6 +306,17 @@ run_config() { # CONFIG
   for role in user-manager data-collector notifier sla-detector; do
     wait_http "$gateway_url/$role/ping" "the $role role" "${pid_of[${node_names[0]}]}"
   done
+  # Warm-up, as on a node that has been running: Prometheus has scraped every node, and
+  # the SLA watchdog has had its document checked by it (the posted-back document).
+  for _ in $(seq 100); do
+    curl -s "$prometheus_url/api/v1/query?query=count(up==1)" |
+      grep -q "\"value\":\[[0-9.]*,\"${#node_names[@]}\"\]" && break
+    sleep 0.1
+  done
+  curl -s "$gateway_url/sla-detector/sla/config" >"$tmp/sla-config.json"
+  [ "$(curl -s -o "$tmp/sla-update.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary @"$tmp/sla-config.json" "$gateway_url/sla-detector/sla/config")" = 200 ] \
+    || echo "# note: the SLA document posted back was refused: $(head -c 300 "$tmp/sla-update.json")"
 
   for name in "${node_names[@]}"; do
     cpu_before+=("$(cpu_ticks "${pid_of[$name]}")")
@@ -290,8 +326,8 @@ run_config() { # CONFIG
   if [ "$profile" = 1 ]; then
     local pids
     pids="$(for n in "${node_names[@]}"; do printf '%s,' "${pid_of[$n]}"; done)"
-    perf record -F 499 -o "$tmp/$config.perf" -p "${pids%,}" -- sleep "$duration" \
-      >"$tmp/$config-perf.log" 2>&1 &
+    perf record -F 499 -o "$tmp/$run.perf" -p "${pids%,}" -- sleep "$duration" \
+      >"$tmp/$run-perf.log" 2>&1 &
     perf_pid=$!
   fi
   local ticks_before
@@ -299,28 +335,29 @@ run_config() { # CONFIG
   t_start="$(now_s)"
   FW_MIX_THINK="$think" FW_MIX_RUN="$(date +%s%N | tail -c 9)" \
     locust -f "$root/tests/bench/load_mix.py" --headless -u "$users" -r "$spawn_rate" \
-      -t "${duration}s" --host "$gateway_url" --csv "$tmp/$config" --only-summary \
-      --loglevel WARNING --stop-timeout 5 >"$tmp/$config-locust.log" 2>&1 || locust_rc=$?
+      -t "${duration}s" --host "$gateway_url" --csv "$tmp/$run" --only-summary \
+      --loglevel WARNING --stop-timeout 5 >"$tmp/$run-locust.log" 2>&1 || locust_rc=$?
   t_end="$(now_s)"
   local locust_ticks=$(($(children_ticks) - ticks_before))
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   for name in "${node_names[@]}"; do cpu_after+=("$(cpu_ticks "${pid_of[$name]}")"); done
 
   echo
-  echo "## $config ($(elapsed "$t_start" "$t_end") s)"
-  [ -s "$tmp/${config}_stats.csv" ] || { cat "$tmp/$config-locust.log" >&2; bench_fail "$config: Locust wrote no statistics"; }
+  echo "## $title ($(elapsed "$t_start" "$t_end") s)"
+  [ -s "$tmp/${run}_stats.csv" ] || { cat "$tmp/$run-locust.log" >&2; bench_fail "$config: Locust wrote no statistics"; }
   local table worst
-  table="$(report "$config")"
+  table="$(report "$run")"
   grep -v '^worst-p99\|^totals' <<<"$table"
   worst="$(sed -n 's/^worst-p99 //p' <<<"$table")"
   echo
-  local i=0 name peak peak_max=0
+  local i=0 name peak peak_max=0 cpu_sum=0
   for name in "${node_names[@]}"; do
     peak="$(vm_hwm_mib "${pid_of[$name]}")"
     echo "- $name: CPU $(awk -v t=$((cpu_after[i] - cpu_before[i])) -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s," \
       "RSS $(awk -v n="$name" '$1 == n { print $2 }' "$tmp/rss-start") MiB after start," \
       "$(rss_mib "${pid_of[$name]}") MiB at the end, peak $peak MiB"
     peak_max="$(awk -v a="$peak_max" -v b="$peak" 'BEGIN { print (b > a ? b : a) }')"
+    cpu_sum=$((cpu_sum + cpu_after[i] - cpu_before[i]))
     i=$((i + 1))
   done
   echo "- Locust: CPU $(awk -v t="$locust_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
@@ -330,12 +367,16 @@ run_config() { # CONFIG
   if [ "$failures" != 0 ] || [ "$locust_rc" != 0 ]; then
     failed=1
     echo "- FAILED requests: $failures (Locust exit $locust_rc); the first ones:"
-    head -6 "$tmp/${config}_failures.csv" | sed 's/^/    /'
+    head -6 "$tmp/${run}_failures.csv" | sed 's/^/    /'
   fi
   local rss_ok="n/a (three nodes)"
   if [ "${#node_names[@]}" = 1 ]; then
     rss_ok="$(awk -v p="$peak_max" 'BEGIN { print (p < 64 ? "yes" : "NO") }') ($peak_max MiB)"
   fi
+  local all_line cpu_total
+  all_line="$(grep '^| \*\*all\*\*' <<<"$table")"
+  cpu_total="$(awk -v t="$cpu_sum" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }')"
+  summary+=("| $title | $(cut -d'|' -f5 <<<"$all_line" | tr -d ' ') | $(cut -d'|' -f8 <<<"$all_line" | tr -d ' ') | $worst | $failures | $cpu_total | $peak_max |")
   echo "- targets: 0 failures $([ "$failures" = 0 ] && echo yes || echo NO);" \
     "p99 < 10 ms on every route $(awk -v w="$worst" 'BEGIN { print (w < 10 ? "yes" : "NO") }') (worst $worst ms);" \
     "peak RSS < 64 MiB $rss_ok"
@@ -344,13 +385,13 @@ run_config() { # CONFIG
     echo "Profile of the node(s) under this load (self time, perf record -F 499):"
     echo '```'
     # awk reads to the end: no SIGPIPE for perf under pipefail.
-    perf report -i "$tmp/$config.perf" --no-children --sort dso,symbol --stdio 2>/dev/null |
+    perf report -i "$tmp/$run.perf" --no-children --sort dso,symbol --stdio 2>/dev/null |
       awk '!/^#/ && NF { sub(/ +$/, ""); if (++n <= 25) print }'
     echo "by thread:"
-    perf report -i "$tmp/$config.perf" --no-children --sort comm --stdio 2>/dev/null |
+    perf report -i "$tmp/$run.perf" --no-children --sort comm --stdio 2>/dev/null |
       awk '!/^#/ && NF { sub(/ +$/, ""); print }'
     echo "by library:"
-    perf report -i "$tmp/$config.perf" --no-children --sort dso --stdio 2>/dev/null |
+    perf report -i "$tmp/$run.perf" --no-children --sort dso --stdio 2>/dev/null |
       awk '!/^#/ && NF { sub(/ +$/, ""); if (++n <= 8) print }' 
     echo '```'
   fi
@@ -358,5 +399,12 @@ run_config() { # CONFIG
   stop_side_processes
 }
 
-for c in "${config_list[@]}"; do run_config "$c"; done
+for c in "${config_list[@]}"; do
+  for b in "${builds[@]}"; do run_config "$c" "$b"; done
+done
+echo
+echo "## Summary"
+echo "| set-up | req/s | p99 all ms | worst route p99 ms | failures | node CPU s | peak RSS MiB (largest node) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${summary[@]}"
 exit "$failed"
