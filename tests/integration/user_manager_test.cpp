@@ -36,14 +36,13 @@ std::vector<std::string> with_key(const std::string& key) {
   return {"Content-Type: application/json", "Idempotency-Key: " + key};
 }
 
-/// One PostgreSQL server for the whole program; each test gets its own database.
+/// One PostgreSQL server for the whole program; each test gets its own database. A
+/// static object, so that it is stopped (and its directory removed) when the program ends.
 fw::test::postgres_server& shared_postgres() {
-  static auto* server = [] {
-    auto* s = new fw::test::postgres_server;
-    s->start();
-    return s;
-  }();
-  return *server;
+  static fw::test::postgres_server server;
+  static const bool started = (server.start(), true);
+  (void)started;
+  return server;
 }
 
 std::string fresh_postgres_database() {
