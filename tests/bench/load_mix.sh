@@ -340,7 +340,12 @@ run_config() { # CONFIG BUILD
   t_end="$(now_s)"
   local locust_ticks=$(($(children_ticks) - ticks_before))
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
-  for name in "${node_names[@]}"; do cpu_after+=("$(cpu_ticks "${pid_of[$name]}")"); done
+  for name in "${node_names[@]}"; do
+    cpu_after+=("$(cpu_ticks "${pid_of[$name]}")")
+    # The node's own histograms (server time per route, store time per operation), kept
+    # with FLIGHTWATCH_BENCH_KEEP=1.
+    curl -s "http://${gateway_of[$name]}/metrics" >"$tmp/$run-$name.metrics" || true
+  done
 
   echo
   echo "## $title ($(elapsed "$t_start" "$t_end") s)"
