@@ -252,6 +252,47 @@ print(f"totals {total[0]['Request Count'] if total else 0} {total[0]['Failure Co
 EOF
 }
 
+# server_report BEFORE AFTER -> the node's own view per route during the load (its
+# gateway's histogram, AFTER minus BEFORE): requests, mean and the bucket bound its p99
+# lies under; last line "server-worst MS"
+server_report() {
+  python3 - "$1" "$2" <<'EOF'
+import re, sys
+count, total, buckets = {}, {}, {}
+pat = re.compile(r'^http_request_duration_seconds_(bucket|sum|count)\{(.*)\} (\S+)$')
+for path, sign in ((sys.argv[1], -1), (sys.argv[2], 1)):
+  for line in open(path):
+    m = pat.match(line)
+    if not m:
+        continue
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+    if labels.get("route") in ("/metrics", "/health") or "method" not in labels:
+        continue
+    key = f"{labels['method']} {labels['route']}"
+    value = sign * float(m.group(3))
+    if m.group(1) == "count":
+        count[key] = count.get(key, 0) + value
+    elif m.group(1) == "sum":
+        total[key] = total.get(key, 0) + value
+    else:
+        le = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+        buckets.setdefault(key, {})
+        buckets[key][le] = buckets[key].get(le, 0) + value
+print("| route (node's own histogram) | requests | mean ms | p99 under ms |")
+print("|---|---:|---:|---:|")
+worst = 0.0
+for key in sorted(count):
+    if count[key] == 0:
+        continue
+    need = 0.99 * count[key]
+    bound = min(le for le, n in buckets[key].items() if n >= need)
+    worst = max(worst, bound)
+    shown = "inf" if bound == float("inf") else f"{bound * 1000:g}"
+    print(f"| {key} | {count[key]:.0f} | {total[key] / count[key] * 1000:.2f} | {shown} |")
+print(f"server-worst {worst * 1000:g}")
+EOF
+}
+
 failed=0
 summary=()
 run_config() { # CONFIG BUILD
@@ -319,6 +360,7 @@ run_config() { # CONFIG BUILD
     || echo "# note: the SLA document posted back was refused: $(head -c 300 "$tmp/sla-update.json")"
 
   for name in "${node_names[@]}"; do
+    curl -s "http://${gateway_of[$name]}/metrics" >"$tmp/$run-$name.before.metrics" || true
     cpu_before+=("$(cpu_ticks "${pid_of[$name]}")")
     echo "$name $(rss_mib "${pid_of[$name]}")" >>"$tmp/rss-start"
   done
@@ -355,6 +397,16 @@ run_config() { # CONFIG BUILD
   grep -v '^worst-p99\|^totals' <<<"$table"
   worst="$(sed -n 's/^worst-p99 //p' <<<"$table")"
   echo
+  # Locust's times include its own scheduling on the shared cores; the node's histogram
+  # (of the node Locust talks to) says how long the node took, to a bucket bound.
+  local server server_worst=""
+  if [ -s "$tmp/$run-${node_names[0]}.metrics" ]; then
+    server="$(server_report "$tmp/$run-${node_names[0]}.before.metrics" \
+                "$tmp/$run-${node_names[0]}.metrics")"
+    grep -v '^server-worst' <<<"$server"
+    server_worst="$(sed -n 's/^server-worst //p' <<<"$server")"
+    echo
+  fi
   local i=0 name peak peak_max=0 cpu_sum=0
   for name in "${node_names[@]}"; do
     peak="$(vm_hwm_mib "${pid_of[$name]}")"
@@ -381,9 +433,9 @@ run_config() { # CONFIG BUILD
   local all_line cpu_total
   all_line="$(grep '^| \*\*all\*\*' <<<"$table")"
   cpu_total="$(awk -v t="$cpu_sum" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }')"
-  summary+=("| $title | $(cut -d'|' -f5 <<<"$all_line" | tr -d ' ') | $(cut -d'|' -f8 <<<"$all_line" | tr -d ' ') | $worst | $failures | $cpu_total | $peak_max |")
+  summary+=("| $title | $(cut -d'|' -f5 <<<"$all_line" | tr -d ' ') | $(cut -d'|' -f8 <<<"$all_line" | tr -d ' ') | $worst | ${server_worst:-?} | $failures | $cpu_total | $peak_max |")
   echo "- targets: 0 failures $([ "$failures" = 0 ] && echo yes || echo NO);" \
-    "p99 < 10 ms on every route $(awk -v w="$worst" 'BEGIN { print (w < 10 ? "yes" : "NO") }') (worst $worst ms);" \
+    "p99 < 10 ms on every route $(awk -v w="$worst" 'BEGIN { print (w < 10 ? "yes" : "NO") }') (worst $worst ms; in the node, every route's p99 is under ${server_worst:-?} ms);" \
     "peak RSS < 64 MiB $rss_ok"
   if [ "$profile" = 1 ]; then
     echo
@@ -409,7 +461,7 @@ for c in "${config_list[@]}"; do
 done
 echo
 echo "## Summary"
-echo "| set-up | req/s | p99 all ms | worst route p99 ms | failures | node CPU s | peak RSS MiB (largest node) |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| set-up | req/s | p99 all ms | worst route p99 ms | in the node: every route's p99 under ms | failures | node CPU s | peak RSS MiB (largest node) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${summary[@]}"
 exit "$failed"
