@@ -94,11 +94,7 @@ trap 'exit 130' INT TERM
 bench_need_tools wrk curl
 bench_need_pg
 
-if [ "$build" = 1 ]; then
-  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
-    || bench_fail "$build_dir is not configured (run deploy/build.sh)"
-  cmake --build "$build_dir" --target flightwatch -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
-fi
+bench_build flightwatch
 node_bin="$build_dir/flightwatch"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
 

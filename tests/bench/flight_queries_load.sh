@@ -105,25 +105,12 @@ trap 'exit 130' INT TERM
 bench_need_tools wrk curl
 bench_need_pg
 
-if [ "$build" = 1 ]; then
-  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
-    || bench_fail "$build_dir is not configured (run deploy/build.sh)"
-  # Two jobs at most: the cores are shared.
-  cmake --build "$build_dir" --target flightwatch -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
-fi
+bench_build flightwatch
 node_bin="$build_dir/flightwatch"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
 # The builds under test: "current" (this one) and, with --baseline-bin, "baseline".
-builds=(current)
-declare -A bin_of=([current]="$node_bin") pid_of=() url_of=()
-if [ -n "$baseline_bin" ]; then
-  [ -x "$baseline_bin" ] || bench_fail "$baseline_bin is not an executable"
-  builds=(baseline current)
-  bin_of[baseline]="$baseline_bin"
-fi
-
-now_s() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+bench_builds
+declare -A pid_of=() url_of=()
 
 # -- PostgreSQL and the node (its migrations create the schema) ---------------------------------
 machine_line

@@ -52,6 +52,29 @@ stop_pid() { # PID -> SIGTERM, up to 10 s to exit, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 
+bench_build() { # TARGET... -> builds them in $build_dir unless the script's $build is 0
+  [ "${build:-1}" = 1 ] || return 0
+  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
+    || bench_fail "$build_dir is not configured (run deploy/build.sh)"
+  # Two jobs at most: the cores are shared.
+  cmake --build "$build_dir" --target "$@" -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
+}
+
+# bench_builds -> builds=(current), or (baseline current) with the script's $baseline_bin
+# (--baseline-bin), and bin_of[BUILD] the binary of each ($node_bin for current)
+bench_builds() {
+  builds=(current)
+  declare -gA bin_of=([current]="$node_bin")
+  if [ -n "${baseline_bin:-}" ]; then
+    [ -x "$baseline_bin" ] || bench_fail "$baseline_bin is not an executable"
+    builds=(baseline current)
+    bin_of[baseline]="$baseline_bin"
+  fi
+}
+
+now_s() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; } # START END -> seconds
+
 # -- ports ---------------------------------------------------------------------------------
 port_free() { # nothing accepts on 127.0.0.1:$1
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null

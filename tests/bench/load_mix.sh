@@ -90,25 +90,12 @@ bench_need_tools curl locust prometheus python3
 bench_need_pg
 [ "$profile" = 0 ] || bench_need_tools perf
 
-if [ "$build" = 1 ]; then
-  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
-    || bench_fail "$build_dir is not configured (run deploy/build.sh)"
-  cmake --build "$build_dir" --target flightwatch fw-fake-opensky -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
-fi
+bench_build flightwatch fw-fake-opensky
 node_bin="$build_dir/flightwatch"
 opensky_bin="$build_dir/tests/fakes/fw-fake-opensky"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
 [ -x "$opensky_bin" ] || bench_fail "$opensky_bin is missing (build first)"
-builds=(current)
-declare -A bin_of=([current]="$node_bin")
-if [ -n "$baseline_bin" ]; then
-  [ -x "$baseline_bin" ] || bench_fail "$baseline_bin is not an executable"
-  builds=(baseline current)
-  bin_of[baseline]="$baseline_bin"
-fi
-
-now_s() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+bench_builds
 
 # -- helpers: side processes ---------------------------------------------------------------------
 # start_bg NAME COMMAND... -> runs COMMAND in the background (output to $tmp/NAME.log),

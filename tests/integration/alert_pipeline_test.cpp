@@ -52,18 +52,25 @@ protected:
 
   /// A user with a linked chat and an interest in LIRF with high_value 2.
   void user_watching_lirf() {
+    user_watching("anna@x.org", chat, "LIRF", 2);
+  }
+
+  /// A user `email` with Telegram chat `chat_id` and an interest in `airport` above `high`.
+  void user_watching(const std::string& email, std::int64_t chat_id, const std::string& airport,
+                     std::int64_t high) {
     auto base = node->url();
     ASSERT_EQ(http_request("POST", base + "/user-manager/users",
-                           R"({"email":"anna@x.org","first_name":"Anna","last_name":"B"})",
-                           {"Idempotency-Key: u1"})
+                           json{{"email", email}, {"first_name", "Ann"}, {"last_name", "B"}}.dump(),
+                           {"Idempotency-Key: create-" + email})
                 .status,
               201);
     ASSERT_EQ(http_request("POST", base + "/user-manager/users/telegram",
-                           json{{"email", "anna@x.org"}, {"telegram_chat_id", chat}}.dump())
+                           json{{"email", email}, {"telegram_chat_id", chat_id}}.dump())
                 .status,
               200);
     ASSERT_EQ(http_request("POST", base + "/data-collector/interests",
-                           R"({"email":"anna@x.org","airport_code":"LIRF","high_value":2})")
+                           json{{"email", email}, {"airport_code", airport}, {"high_value", high}}
+                             .dump())
                 .status,
               201);
   }
@@ -135,20 +142,7 @@ TEST_F(alert_pipeline, a_new_interest_in_a_fresh_airport_is_checked_without_fetc
 
   // A second user's interest in LIRF, collected moments ago: checked on what is stored.
   constexpr std::int64_t other_chat = 5'000'000'002;
-  auto base = node->url();
-  ASSERT_EQ(http_request("POST", base + "/user-manager/users",
-                         R"({"email":"bruno@x.org","first_name":"Bruno","last_name":"C"})",
-                         {"Idempotency-Key: u2"})
-              .status,
-            201);
-  ASSERT_EQ(http_request("POST", base + "/user-manager/users/telegram",
-                         json{{"email", "bruno@x.org"}, {"telegram_chat_id", other_chat}}.dump())
-              .status,
-            200);
-  ASSERT_EQ(http_request("POST", base + "/data-collector/interests",
-                         R"({"email":"bruno@x.org","airport_code":"LIRF","high_value":3})")
-              .status,
-            201);
+  user_watching("bruno@x.org", other_chat, "LIRF", 3);
   ASSERT_TRUE(telegram.wait_for_messages(2, 5s)) << node->process().output();
   auto to_bruno = telegram.messages_to(other_chat);
   ASSERT_EQ(to_bruno.size(), 1u);
