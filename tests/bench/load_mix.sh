@@ -10,8 +10,10 @@
 # Each set-up gets a fake OpenSky (fw-fake-opensky: the interests Locust adds are
 # collected for real) and a Prometheus scraping every node each second (the SLA
 # watchdog's queries and its config updates go to it). Prints per set-up: requests/s,
-# p50/p95/p99/max per route (Locust's CSV, in ms), failures, CPU seconds of the nodes and
-# of Locust, the nodes' resident memory (after start and peak), and whether the targets
+# p50/p95/p99/max per route (Locust's CSV, in ms), failures, the node's own view per route
+# (its histogram over the load: mean, and the bucket bound its p99 lies under), CPU
+# seconds of the nodes and of Locust, the nodes' resident memory (after start, at the
+# end, peak), and whether the targets
 # hold (0 failures, p99 < 10 ms on every route, one node's peak RSS < 64 MiB). Any failed
 # request makes the exit status 1.
 #
@@ -22,14 +24,16 @@
 # Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000.
 # --think 0 drops the think time: every user sends its next request as soon as it has
 # the answer (the saturation run). --profile samples the node(s) with perf during the
-# run (499 Hz, no call graphs) and prints the 25 functions with the most self time.
+# run (499 Hz, no call graphs) and prints the 25 functions with the most self time, and
+# the shares per thread and per library.
 # --smoke is the short version the test suite runs: -u 5 -r 5 -d 4 --think 0.05-0.2
 # -n 3000. --baseline-bin PATH runs another flightwatch binary (an older build) first in
 # each set-up, then this one, and ends with a comparison. Every run starts from its own
 # copy of the loaded data set (a copy of the SQLite file, a PostgreSQL database made from
 # the loaded one as template), so no run sees the users another one created.
 # FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch and
-# fw-fake-opensky), FLIGHTWATCH_BENCH_KEEP=1 keeps Locust's CSVs and the node logs.
+# fw-fake-opensky), FLIGHTWATCH_BENCH_KEEP=1 keeps Locust's CSVs, the node logs and each
+# node's /metrics before and after the load.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -50,7 +54,7 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
