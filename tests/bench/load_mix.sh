@@ -287,7 +287,7 @@ EOF
 failed=0
 summary=()
 run_config() { # CONFIG BUILD
-  local config="$1" build="$2" url storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
+  local config="$1" build="$2" storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
   local run="$config-$build" title="$config"
   [ ${#builds[@]} = 1 ] || title="$config, $build"
   node_bin="${bin_of[$build]}"
@@ -398,7 +398,7 @@ run_config() { # CONFIG BUILD
     server_worst="$(sed -n 's/^server-worst //p' <<<"$server")"
     echo
   fi
-  local i=0 name peak peak_max=0 cpu_sum=0
+  local i=0 peak peak_max=0 cpu_sum=0
   for name in "${node_names[@]}"; do
     peak="$(vm_hwm_mib "${pid_of[$name]}")"
     echo "- $name: CPU $(awk -v t=$((cpu_after[i] - cpu_before[i])) -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s," \
