@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -72,7 +73,7 @@ public:
   struct claim_request {
     std::string key;
     std::string fingerprint; // hash of (operation, path, canonical body)
-    std::string token;       // random, identifies this claim for complete()/release()
+    std::string token;       // random, identifies this claim for complete()
     std::string user_email;  // informative, as the seed's column
     std::int64_t now_ms = 0;
     std::int64_t expired_before_ms = 0; // a completed key created before this is absent
@@ -83,15 +84,14 @@ public:
 
   /// Atomic check-and-claim: of any number of concurrent claims of one absent key,
   /// exactly one gets `claimed`. A stale in-progress claim with the same fingerprint and
-  /// an expired completed key are taken over (claimed, with the new token).
+  /// an expired completed key are taken over (claimed, with the new token). Inside
+  /// store_session::transaction() the claim commits with the rest of it; until then other
+  /// sessions get `in_progress` on PostgreSQL, and wait for the commit on SQLite.
   virtual claim_result claim(const claim_request& req) = 0;
   /// Stores the outcome; only the holder of `token` can complete. False when the claim
   /// was lost (taken over after going stale).
   virtual bool complete(const std::string& key, const std::string& token, std::uint16_t status,
                         const std::string& body) = 0;
-  /// Drops an in-progress claim held with `token` (the request failed before it changed
-  /// anything), so a retry with the same key runs again.
-  virtual void release(const std::string& key, const std::string& token) = 0;
   /// Deletes keys created before `expired_before_ms`; returns how many.
   virtual std::uint64_t purge(std::int64_t expired_before_ms) = 0;
 };
@@ -236,6 +236,14 @@ public:
   /// from several processes at once. Throws std::runtime_error for a database written by
   /// a newer version (it is never downgraded or dropped).
   virtual int migrate() = 0;
+
+  /// Runs `body` as one transaction: the store calls it makes commit together when it
+  /// returns true, and none of them stays when it returns false or throws. One commit
+  /// instead of one per call (on PostgreSQL one WAL flush; on SQLite the write lock is
+  /// taken once, at the start, so other sessions' writes wait for the whole body).
+  /// Not reentrant. flights().insert() and alerts().record() are transactions of their
+  /// own and throw std::logic_error inside one on PostgreSQL.
+  virtual void transaction(const std::function<bool()>& body) = 0;
 
   virtual user_store& users() = 0;
   virtual idempotency_store& idempotency() = 0;

@@ -23,11 +23,11 @@ std::string request_fingerprint(std::string_view operation, std::string_view can
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned size = 0;
   auto* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1
-                  && EVP_DigestUpdate(ctx, operation.data(), operation.size()) == 1
-                  && EVP_DigestUpdate(ctx, "\n", 1) == 1
-                  && EVP_DigestUpdate(ctx, canonical_input.data(), canonical_input.size()) == 1
-                  && EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1;
+  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, operation.data(), operation.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
+                  EVP_DigestUpdate(ctx, canonical_input.data(), canonical_input.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok)
     throw std::runtime_error("SHA-256 failed");
@@ -52,38 +52,38 @@ command_reply run_idempotent(store_session& session, const idempotency_policy& p
   req.now_ms = unix_ms();
   req.expired_before_ms = req.now_ms - policy.ttl.count();
   req.stale_before_ms = req.now_ms - policy.in_progress_timeout.count();
-  auto claim = keys.claim(req);
-  using outcome = idempotency_store::claim_result::outcome;
-  switch (claim.result) {
+  // Claim, command and answer commit together: one commit per request, and a request
+  // that fails (5xx, exception, lost database, crash) leaves neither the key nor any change
+  // behind, so a retry with the key runs again.
+  command_reply reply;
+  session.transaction([&] {
+    auto claim = keys.claim(req);
+    using outcome = idempotency_store::claim_result::outcome;
+    switch (claim.result) {
     case outcome::mismatch:
-      return {422,
-              error_body("unprocessable",
-                         "this Idempotency-Key was already used for a different request"),
-              false};
+      reply = {422,
+               error_body("unprocessable",
+                          "this Idempotency-Key was already used for a different request"),
+               false};
+      return false;
     case outcome::in_progress:
-      return {409,
-              error_body("conflict", "a request with this Idempotency-Key is still in progress"),
-              false};
+      reply = {409,
+               error_body("conflict", "a request with this Idempotency-Key is still in progress"),
+               false};
+      return false;
     case outcome::completed:
-      return {claim.status, std::move(claim.body), true};
+      reply = {claim.status, std::move(claim.body), true};
+      return false;
     case outcome::claimed:
       break;
-  }
-  command_reply reply;
-  try {
-    reply = cmd(session);
-  } catch (...) {
-    try {
-      keys.release(key, req.token);
-    } catch (...) {
-      // The database is gone: the claim expires after in_progress_timeout instead.
     }
-    throw;
-  }
-  if (reply.status >= 500)
-    keys.release(key, req.token);
-  else
-    keys.complete(key, req.token, reply.status, reply.body);
+    reply = cmd(session);
+    if (reply.status >= 500)
+      return false;
+    if (!keys.complete(key, req.token, reply.status, reply.body))
+      throw std::runtime_error("idempotency key claimed in this transaction was lost");
+    return true;
+  });
   return reply;
 }
 

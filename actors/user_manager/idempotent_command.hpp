@@ -1,9 +1,11 @@
 #pragma once
 // At-most-once execution of a state-changing request under an Idempotency-Key (the seed's
 // four scenarios plus request binding, expiry and crash recovery). Runs on a storage
-// worker thread, inside one db_task: claim the key atomically in the database, run the
-// command, store its answer. A completed key replays the stored answer; a key held by a
-// running request answers 409; a key used for a different request answers 422.
+// worker thread, inside one db_task and one database transaction: claim the key, run the
+// command, store its answer, commit. A completed key replays the stored answer; a key held
+// by a running request answers 409 (PostgreSQL; on SQLite, where writes take turns, the
+// second request waits for the first and replays its answer); a key used for a different
+// request answers 422.
 
 #include "messages/types.hpp"
 #include "persistence/stores.hpp"
@@ -30,7 +32,8 @@ std::string new_claim_token();
 using command = std::function<command_reply(store_session&)>;
 
 /// Runs `cmd` at most once for `key` (with `fingerprint`); an empty key runs it directly.
-/// A command that answers 5xx or throws releases the key, so a retry runs again.
+/// A command that answers 5xx or throws is rolled back with the claim, so a retry runs
+/// again.
 command_reply run_idempotent(store_session& session, const idempotency_policy& policy,
                              const std::string& key, const std::string& fingerprint,
                              const std::string& user_email, const command& cmd);

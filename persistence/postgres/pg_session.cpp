@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -182,6 +185,61 @@ public:
     }
   }
 
+  /// Runs `f(tx)` inside the open transaction (see transaction()), or with each statement
+  /// committing on its own when none is open. Failures map as in call().
+  template <class F>
+  auto exec(std::string_view op, F&& f) {
+    return call(op, [&](pqxx::connection& c) {
+      if (tx_)
+        return f(static_cast<pqxx::transaction_base&>(*tx_));
+      pqxx::nontransaction tx{c};
+      return f(static_cast<pqxx::transaction_base&>(tx));
+    });
+  }
+
+  /// For use inside call(): runs `f(tx)` all or nothing, in a transaction of its own or,
+  /// when one is open, in a savepoint of it, so that a statement failing in `f` (a unique
+  /// violation, say) rolls back only f's work and leaves the open transaction usable.
+  /// The exception propagates. (libpqxx 6's subtransaction would not do: it issues its
+  /// SAVEPOINT on the first exec(), but never for exec_prepared().)
+  template <class F>
+  auto atomic(pqxx::connection& c, F&& f) {
+    if (!tx_) {
+      pqxx::work tx{c};
+      auto result = f(static_cast<pqxx::transaction_base&>(tx));
+      tx.commit();
+      return result;
+    }
+    tx_->exec("SAVEPOINT fw_atomic");
+    try {
+      auto result = f(static_cast<pqxx::transaction_base&>(*tx_));
+      tx_->exec("RELEASE SAVEPOINT fw_atomic");
+      return result;
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (...) {
+      tx_->exec("ROLLBACK TO SAVEPOINT fw_atomic; RELEASE SAVEPOINT fw_atomic");
+      throw;
+    }
+  }
+
+  /// store_session::transaction(): every exec() and atomic() call `body` makes runs in
+  /// one server transaction, committed when it returns true.
+  void transaction(const std::function<bool()>& body) {
+    if (tx_)
+      throw std::logic_error("store_session::transaction is not reentrant");
+    call("transaction.begin", [&](pqxx::connection& c) { tx_ = std::make_unique<pqxx::work>(c); });
+    // Whatever happens, the transaction object goes; unless committed it rolls back.
+    struct close_tx {
+      std::unique_ptr<pqxx::work>& tx;
+      ~close_tx() {
+        tx.reset();
+      }
+    } closing{tx_};
+    if (body())
+      call("transaction.commit", [&](pqxx::connection&) { tx_->commit(); });
+  }
+
 private:
   storage_unavailable lost(std::string_view op, const std::string& what) {
     dead_ = true;
@@ -190,6 +248,7 @@ private:
   }
 
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::work> tx_; // the open transaction of transaction(), if any
   bool dead_ = false;
 };
 
@@ -264,21 +323,16 @@ public:
   }
 
   write_result create(const user& u) override {
-    return db_.call("users.create", [&](pqxx::connection& c) {
+    return db_.exec("users.create", [&](pqxx::transaction_base& tx) {
       // ON CONFLICT DO NOTHING without a target covers both unique keys (email, tax
       // code); when nothing was inserted, find out which one was taken. The row may be
       // deleted in between: then try again.
       for (int attempt = 0; attempt < 5; ++attempt) {
         auto now = now_unix_ms();
-        {
-          pqxx::nontransaction tx{c};
-          auto r =
-              tx.exec_prepared(std::string{stmt_user_insert}, u.email, u.first_name, u.last_name,
-                               null_if_empty(u.tax_code), null_if_empty(u.iban), now);
-          if (r.affected_rows() == 1)
-            return write_result::ok;
-        }
-        pqxx::nontransaction tx{c};
+        auto r = tx.exec_prepared(std::string{stmt_user_insert}, u.email, u.first_name, u.last_name,
+                                  null_if_empty(u.tax_code), null_if_empty(u.iban), now);
+        if (r.affected_rows() == 1)
+          return write_result::ok;
         if (!tx.exec_prepared(std::string{stmt_user_exists}, u.email).empty())
           return write_result::email_taken;
         if (!u.tax_code.empty())
@@ -290,8 +344,7 @@ public:
   }
 
   std::optional<user> find(const std::string& email) override {
-    return db_.call("users.find", [&](pqxx::connection& c) -> std::optional<user> {
-      pqxx::nontransaction tx{c};
+    return db_.exec("users.find", [&](pqxx::transaction_base& tx) -> std::optional<user> {
       auto r = tx.exec_prepared(std::string{stmt_user_find}, email);
       if (r.empty())
         return std::nullopt;
@@ -300,8 +353,7 @@ public:
   }
 
   std::vector<user> list() override {
-    return db_.call("users.list", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("users.list", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_user_list});
       std::vector<user> out;
       out.reserve(r.size());
@@ -312,18 +364,20 @@ public:
   }
 
   bool remove(const std::string& email) override {
-    return db_.call("users.remove", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("users.remove", [&](pqxx::transaction_base& tx) {
       return tx.exec_prepared(std::string{stmt_user_delete}, email).affected_rows() > 0;
     });
   }
 
   write_result set_telegram_chat_id(const std::string& email, std::int64_t chat_id) override {
+    // A unique violation aborts the transaction it happens in: atomic() confines it when
+    // the call is part of a larger transaction.
     return db_.call("users.set_telegram_chat_id", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
       try {
-        auto r = tx.exec_prepared(std::string{stmt_user_set_chat}, email, chat_id);
-        return r.affected_rows() > 0 ? write_result::ok : write_result::not_found;
+        return db_.atomic(c, [&](pqxx::transaction_base& tx) {
+          auto r = tx.exec_prepared(std::string{stmt_user_set_chat}, email, chat_id);
+          return r.affected_rows() > 0 ? write_result::ok : write_result::not_found;
+        });
       } catch (const pqxx::unique_violation&) {
         return write_result::chat_id_taken;
       }
@@ -331,8 +385,7 @@ public:
   }
 
   void mark_chat_inactive(std::int64_t chat_id) override {
-    db_.call("users.mark_chat_inactive", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    db_.exec("users.mark_chat_inactive", [&](pqxx::transaction_base& tx) {
       tx.exec_prepared(std::string{stmt_user_chat_inactive}, chat_id);
     });
   }
@@ -344,10 +397,20 @@ private:
 // -- idempotency keys -------------------------------------------------------------------
 
 constexpr std::string_view stmt_idem_insert = "fw_idem_insert";
+// The claim first takes a transaction-scoped advisory lock on the key, without waiting.
+// Inside store_session::transaction() the claim row stays invisible to others until the
+// command's answer is committed with it; the lock is what tells a concurrent request with
+// the same key that it is in progress (instead of waiting on the uncommitted row). A
+// 64-bit hash collision between two keys only ever gives a spurious "in progress".
+// Answers (lock taken, rows inserted).
 constexpr std::string_view sql_idem_insert = R"sql(
-INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email, created_at_ms)
-VALUES ($1, $2, 'in-progress', $3, $4, $5)
-ON CONFLICT (key) DO NOTHING)sql";
+WITH held AS (SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS mine),
+inserted AS (
+  INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email, created_at_ms)
+  SELECT $1, $2, 'in-progress', $3, $4, $5 FROM held WHERE mine
+  ON CONFLICT (key) DO NOTHING
+  RETURNING 1)
+SELECT (SELECT mine FROM held), (SELECT count(*)::int FROM inserted))sql";
 
 // Takes over an expired completed key, or a stale in-progress claim of the same request.
 // Concurrent takeovers serialise on the row lock; the losers re-check the WHERE clause
@@ -372,11 +435,6 @@ UPDATE idempotency_keys
 SET status = 'completed', response_code = $3, response_body = $4
 WHERE key = $1 AND claim_token = $2 AND status = 'in-progress')sql";
 
-constexpr std::string_view stmt_idem_release = "fw_idem_release";
-constexpr std::string_view sql_idem_release = R"sql(
-DELETE FROM idempotency_keys
-WHERE key = $1 AND claim_token = $2 AND status = 'in-progress')sql";
-
 constexpr std::string_view stmt_idem_purge = "fw_idem_purge";
 constexpr std::string_view sql_idem_purge = "DELETE FROM idempotency_keys WHERE created_at_ms < $1";
 
@@ -387,32 +445,26 @@ public:
     db_.prepare(stmt_idem_takeover, sql_idem_takeover);
     db_.prepare(stmt_idem_get, sql_idem_get);
     db_.prepare(stmt_idem_complete, sql_idem_complete);
-    db_.prepare(stmt_idem_release, sql_idem_release);
     db_.prepare(stmt_idem_purge, sql_idem_purge);
   }
 
-  // Each statement runs on its own (autocommit); atomicity comes from the single-row
-  // INSERT ... ON CONFLICT and the conditional UPDATE, not from explicit locks.
+  // Atomicity comes from the single-row INSERT ... ON CONFLICT and the conditional
+  // UPDATE; outside a transaction each statement commits on its own.
   claim_result claim(const claim_request& req) override {
-    return db_.call("idempotency.claim", [&](pqxx::connection& c) {
+    return db_.exec("idempotency.claim", [&](pqxx::transaction_base& tx) {
       using outcome = claim_result::outcome;
       for (int attempt = 0; attempt < 10; ++attempt) {
-        {
-          pqxx::nontransaction tx{c};
-          auto r = tx.exec_prepared(std::string{stmt_idem_insert}, req.key, req.fingerprint,
-                                    req.token, req.user_email, req.now_ms);
-          if (r.affected_rows() == 1)
-            return claim_result{outcome::claimed, 0, {}};
-        }
-        {
-          pqxx::nontransaction tx{c};
-          auto r = tx.exec_prepared(std::string{stmt_idem_takeover}, req.key, req.fingerprint,
-                                    req.token, req.user_email, req.now_ms, req.expired_before_ms,
-                                    req.stale_before_ms);
-          if (r.affected_rows() == 1)
-            return claim_result{outcome::claimed, 0, {}};
-        }
-        pqxx::nontransaction tx{c};
+        auto claimed = tx.exec_prepared(std::string{stmt_idem_insert}, req.key, req.fingerprint,
+                                        req.token, req.user_email, req.now_ms);
+        if (!claimed[0][0].as<bool>())
+          return claim_result{outcome::in_progress, 0, {}}; // a running transaction holds it
+        if (claimed[0][1].as<int>() == 1)
+          return claim_result{outcome::claimed, 0, {}};
+        auto taken = tx.exec_prepared(std::string{stmt_idem_takeover}, req.key, req.fingerprint,
+                                      req.token, req.user_email, req.now_ms, req.expired_before_ms,
+                                      req.stale_before_ms);
+        if (taken.affected_rows() == 1)
+          return claim_result{outcome::claimed, 0, {}};
         auto r = tx.exec_prepared(std::string{stmt_idem_get}, req.key);
         if (r.empty())
           continue; // released or purged meanwhile: try again
@@ -435,24 +487,15 @@ public:
 
   bool complete(const std::string& key, const std::string& token, std::uint16_t status,
                 const std::string& body) override {
-    return db_.call("idempotency.complete", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("idempotency.complete", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_idem_complete}, key, token,
                                 static_cast<int>(status), body);
       return r.affected_rows() == 1;
     });
   }
 
-  void release(const std::string& key, const std::string& token) override {
-    db_.call("idempotency.release", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
-      tx.exec_prepared(std::string{stmt_idem_release}, key, token);
-    });
-  }
-
   std::uint64_t purge(std::int64_t expired_before_ms) override {
-    return db_.call("idempotency.purge", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("idempotency.purge", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_idem_purge}, expired_before_ms);
       return static_cast<std::uint64_t>(r.affected_rows());
     });
@@ -542,8 +585,7 @@ public:
   }
 
   bool upsert(const interest& i) override {
-    return db_.call("interests.upsert", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.upsert", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_upsert}, i.user_email, i.airport_code,
                                 to_std(i.high_value), to_std(i.low_value), now_unix_ms());
       return r.at(0).at(0).as<bool>();
@@ -551,8 +593,7 @@ public:
   }
 
   bool update_thresholds(const interest& i) override {
-    return db_.call("interests.update_thresholds", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.update_thresholds", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_update}, i.user_email, i.airport_code,
                                 to_std(i.high_value), to_std(i.low_value));
       return r.affected_rows() > 0;
@@ -560,38 +601,33 @@ public:
   }
 
   bool remove(const std::string& user_email, const std::string& airport_code) override {
-    return db_.call("interests.remove", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.remove", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_delete}, user_email, airport_code);
       return r.affected_rows() > 0;
     });
   }
 
   std::vector<interest> for_user(const std::string& user_email) override {
-    return db_.call("interests.for_user", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.for_user", [&](pqxx::transaction_base& tx) {
       return to_interests(tx.exec_prepared(std::string{stmt_interest_for_user}, user_email));
     });
   }
 
   std::uint64_t remove_all_of_user(const std::string& user_email) override {
-    return db_.call("interests.remove_all_of_user", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.remove_all_of_user", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_delete_user}, user_email);
       return static_cast<std::uint64_t>(r.affected_rows());
     });
   }
 
   std::vector<interest> for_airport(const std::string& airport_code) override {
-    return db_.call("interests.for_airport", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.for_airport", [&](pqxx::transaction_base& tx) {
       return to_interests(tx.exec_prepared(std::string{stmt_interest_for_airport}, airport_code));
     });
   }
 
   std::vector<std::string> airports() override {
-    return db_.call("interests.airports", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("interests.airports", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_airports});
       std::vector<std::string> out;
       out.reserve(r.size());
@@ -814,59 +850,59 @@ public:
              std::tie(b->icao24, b->first_seen, b->est_departure_airport, b->est_arrival_airport);
     });
     return db_.call("flights.insert", [&](pqxx::connection& c) {
-      pqxx::work tx{c};
-      std::vector<flight> added; // what the counters need of each new flight
-      for (std::size_t begin = 0; begin < sorted.size(); begin += flight_insert_batch) {
-        auto end = std::min(sorted.size(), begin + flight_insert_batch);
-        array_literal icao24, first_seen, departure, last_seen, arrival, callsign, dep_horiz,
-            dep_vert, arr_horiz, arr_vert, dep_candidates, arr_candidates;
-        for (auto i = begin; i < end; ++i) {
-          const auto& f = *sorted[i];
-          icao24.add(f.icao24);
-          first_seen.add(f.first_seen);
-          departure.add(f.est_departure_airport);
-          last_seen.add(f.last_seen);
-          arrival.add(f.est_arrival_airport);
-          callsign.add(f.callsign);
-          dep_horiz.add(f.est_departure_airport_horiz_distance);
-          dep_vert.add(f.est_departure_airport_vert_distance);
-          arr_horiz.add(f.est_arrival_airport_horiz_distance);
-          arr_vert.add(f.est_arrival_airport_vert_distance);
-          dep_candidates.add(f.departure_airport_candidates_count);
-          arr_candidates.add(f.arrival_airport_candidates_count);
+      return db_.atomic(c, [&](pqxx::transaction_base& tx) {
+        std::vector<flight> added; // what the counters need of each new flight
+        for (std::size_t begin = 0; begin < sorted.size(); begin += flight_insert_batch) {
+          auto end = std::min(sorted.size(), begin + flight_insert_batch);
+          array_literal icao24, first_seen, departure, last_seen, arrival, callsign, dep_horiz,
+              dep_vert, arr_horiz, arr_vert, dep_candidates, arr_candidates;
+          for (auto i = begin; i < end; ++i) {
+            const auto& f = *sorted[i];
+            icao24.add(f.icao24);
+            first_seen.add(f.first_seen);
+            departure.add(f.est_departure_airport);
+            last_seen.add(f.last_seen);
+            arrival.add(f.est_arrival_airport);
+            callsign.add(f.callsign);
+            dep_horiz.add(f.est_departure_airport_horiz_distance);
+            dep_vert.add(f.est_departure_airport_vert_distance);
+            arr_horiz.add(f.est_arrival_airport_horiz_distance);
+            arr_vert.add(f.est_arrival_airport_vert_distance);
+            dep_candidates.add(f.departure_airport_candidates_count);
+            arr_candidates.add(f.arrival_airport_candidates_count);
+          }
+          auto r = tx.exec_prepared(std::string{stmt_flight_insert}, icao24.finish(),
+                                    first_seen.finish(), departure.finish(), last_seen.finish(),
+                                    arrival.finish(), callsign.finish(), dep_horiz.finish(),
+                                    dep_vert.finish(), arr_horiz.finish(), arr_vert.finish(),
+                                    dep_candidates.finish(), arr_candidates.finish());
+          for (const auto& row : r) {
+            flight f;
+            f.est_departure_airport = row[0].as<std::string>();
+            f.est_arrival_airport = row[1].as<std::string>();
+            f.first_seen = row[2].as<std::int64_t>();
+            f.last_seen = row[3].as<std::int64_t>();
+            added.push_back(std::move(f));
+          }
         }
-        auto r = tx.exec_prepared(std::string{stmt_flight_insert}, icao24.finish(),
-                                  first_seen.finish(), departure.finish(), last_seen.finish(),
-                                  arrival.finish(), callsign.finish(), dep_horiz.finish(),
-                                  dep_vert.finish(), arr_horiz.finish(), arr_vert.finish(),
-                                  dep_candidates.finish(), arr_candidates.finish());
-        for (const auto& row : r) {
-          flight f;
-          f.est_departure_airport = row[0].as<std::string>();
-          f.est_arrival_airport = row[1].as<std::string>();
-          f.first_seen = row[2].as<std::int64_t>();
-          f.last_seen = row[3].as<std::int64_t>();
-          added.push_back(std::move(f));
+        std::vector<const flight*> pointers;
+        for (const auto& f : added)
+          pointers.push_back(&f);
+        auto deltas = hourly_deltas(pointers);
+        if (!deltas.empty()) {
+          array_literal airports, hours, arrivals, departures, elsewhere;
+          for (const auto& d : deltas) {
+            airports.add(d.airport);
+            hours.add(d.hour);
+            arrivals.add(d.arrivals);
+            departures.add(d.departures);
+            elsewhere.add(d.departures_elsewhere);
+          }
+          tx.exec_prepared(std::string{stmt_flight_count_add}, airports.finish(), hours.finish(),
+                           arrivals.finish(), departures.finish(), elsewhere.finish());
         }
-      }
-      std::vector<const flight*> pointers;
-      for (const auto& f : added)
-        pointers.push_back(&f);
-      auto deltas = hourly_deltas(pointers);
-      if (!deltas.empty()) {
-        array_literal airports, hours, arrivals, departures, elsewhere;
-        for (const auto& d : deltas) {
-          airports.add(d.airport);
-          hours.add(d.hour);
-          arrivals.add(d.arrivals);
-          departures.add(d.departures);
-          elsewhere.add(d.departures_elsewhere);
-        }
-        tx.exec_prepared(std::string{stmt_flight_count_add}, airports.finish(), hours.finish(),
-                         arrivals.finish(), departures.finish(), elsewhere.finish());
-      }
-      tx.commit();
-      return static_cast<std::uint64_t>(added.size());
+        return static_cast<std::uint64_t>(added.size());
+      });
     });
   }
 
@@ -876,8 +912,7 @@ public:
     auto stmt = list_statement(parse_flight_type(q.type));
     std::int64_t since = q.since ? *q.since : no_lower_bound;
     std::int64_t until = q.until ? *q.until : no_upper_bound;
-    return db_.call("flights.list", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("flights.list", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt}, q.airport_code, since, until, q.limit);
       std::vector<flight> out;
       out.reserve(r.size());
@@ -887,12 +922,11 @@ public:
     });
   }
 
-  std::int64_t count(const std::string& airport_code, const std::string& type,
-                     std::int64_t from, std::int64_t to) override {
+  std::int64_t count(const std::string& airport_code, const std::string& type, std::int64_t from,
+                     std::int64_t to) override {
     auto stmt = count_statement(parse_flight_type(type));
     const auto plan = plan_count(airport_code, from, to);
-    return db_.call("flights.count", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("flights.count", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt}, airport_code, from, to, plan.head_end,
                                 plan.tail_begin, plan.first_hour, plan.last_hour);
       return r.at(0).at(0).as<std::int64_t>();
@@ -989,8 +1023,7 @@ public:
 
   std::optional<state> find(const std::string& user_email,
                             const std::string& airport_code) override {
-    return db_.call("alerts.find", [&](pqxx::connection& c) -> std::optional<state> {
-      pqxx::nontransaction tx{c};
+    return db_.exec("alerts.find", [&](pqxx::transaction_base& tx) -> std::optional<state> {
       auto r = tx.exec_prepared(std::string{stmt_alert_find}, user_email, airport_code);
       if (r.empty())
         return std::nullopt;
@@ -1008,39 +1041,36 @@ public:
   }
 
   std::optional<std::string> processed(const std::string& event_id) override {
-    return db_.call("alerts.processed", [&](pqxx::connection& c) -> std::optional<std::string> {
-      pqxx::nontransaction tx{c};
-      auto r = tx.exec_prepared(std::string{stmt_alert_processed}, event_id);
-      if (r.empty())
-        return std::nullopt;
-      return r[0][0].as<std::string>();
-    });
+    return db_.exec("alerts.processed",
+                    [&](pqxx::transaction_base& tx) -> std::optional<std::string> {
+                      auto r = tx.exec_prepared(std::string{stmt_alert_processed}, event_id);
+                      if (r.empty())
+                        return std::nullopt;
+                      return r[0][0].as<std::string>();
+                    });
   }
 
   bool record(const std::string& event_id, const std::string& user_email,
               const std::string& airport_code, const std::optional<state>& next,
               const std::string& output, std::int64_t now_ms) override {
     return db_.call("alerts.record", [&](pqxx::connection& c) {
-      pqxx::work tx{c};
-      auto r = tx.exec_prepared(std::string{stmt_alert_mark_processed}, event_id, output, now_ms);
-      if (r.affected_rows() == 0) {
-        tx.abort(); // processed before: nothing changes
-        return false;
-      }
-      if (next)
-        tx.exec_prepared(std::string{stmt_alert_upsert}, user_email, airport_code, next->condition,
-                         next->threshold, next->flight_count, next->since_ms,
-                         next->last_notified_ms);
-      else
-        tx.exec_prepared(std::string{stmt_alert_delete}, user_email, airport_code);
-      tx.commit();
-      return true;
+      return db_.atomic(c, [&](pqxx::transaction_base& tx) {
+        auto r = tx.exec_prepared(std::string{stmt_alert_mark_processed}, event_id, output, now_ms);
+        if (r.affected_rows() == 0)
+          return false; // processed before: nothing was written
+        if (next)
+          tx.exec_prepared(std::string{stmt_alert_upsert}, user_email, airport_code,
+                           next->condition, next->threshold, next->flight_count, next->since_ms,
+                           next->last_notified_ms);
+        else
+          tx.exec_prepared(std::string{stmt_alert_delete}, user_email, airport_code);
+        return true;
+      });
     });
   }
 
   std::uint64_t purge_processed(std::int64_t before_ms) override {
-    return db_.call("alerts.purge_processed", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("alerts.purge_processed", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_alert_purge}, before_ms);
       return static_cast<std::uint64_t>(r.affected_rows());
     });
@@ -1117,18 +1147,14 @@ public:
   // Notifications are never deleted, so a row the INSERT conflicted with (committed by
   // then: the INSERT waits for a concurrent one) is still there for the SELECT.
   std::optional<record> open(const record& n) override {
-    return db_.call("notifications.open", [&](pqxx::connection& c) -> std::optional<record> {
+    return db_.exec("notifications.open", [&](pqxx::transaction_base& tx) -> std::optional<record> {
       const auto row = opened(n);
-      {
-        pqxx::nontransaction tx{c};
-        auto r = tx.exec_prepared(std::string{stmt_notification_insert}, row.event_id,
-                                  row.user_email, row.airport_code, row.kind, row.channel,
-                                  row.text, row.status, row.error, row.attempts,
-                                  row.created_at_ms, row.updated_at_ms);
-        if (r.affected_rows() == 1)
-          return std::nullopt;
-      }
-      pqxx::nontransaction tx{c};
+      auto inserted =
+          tx.exec_prepared(std::string{stmt_notification_insert}, row.event_id, row.user_email,
+                           row.airport_code, row.kind, row.channel, row.text, row.status, row.error,
+                           row.attempts, row.created_at_ms, row.updated_at_ms);
+      if (inserted.affected_rows() == 1)
+        return std::nullopt;
       auto r = tx.exec_prepared(std::string{stmt_notification_find}, n.event_id);
       if (r.empty())
         throw std::runtime_error("notifications.open: conflicting row not found");
@@ -1138,8 +1164,7 @@ public:
 
   void update(const std::string& event_id, const std::string& status, std::int64_t attempts,
               const std::string& error, std::int64_t now_ms) override {
-    db_.call("notifications.update", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    db_.exec("notifications.update", [&](pqxx::transaction_base& tx) {
       tx.exec_prepared(std::string{stmt_notification_update}, event_id, status, attempts, error,
                        now_ms);
     });
@@ -1148,8 +1173,7 @@ public:
   std::vector<record> for_user(const std::string& user_email, std::int64_t limit) override {
     if (limit <= 0)
       return {};
-    return db_.call("notifications.for_user", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    return db_.exec("notifications.for_user", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_notification_for_user}, user_email, limit);
       std::vector<record> out;
       out.reserve(r.size());
@@ -1187,23 +1211,20 @@ public:
 
   void create(const std::string& token, const std::string& user_email,
               std::int64_t now_ms) override {
-    db_.call("telegram_links.create", [&](pqxx::connection& c) {
-      pqxx::nontransaction tx{c};
+    db_.exec("telegram_links.create", [&](pqxx::transaction_base& tx) {
       tx.exec_prepared(std::string{stmt_link_insert}, token, user_email, now_ms);
     });
   }
 
   std::optional<std::string> consume(const std::string& token,
                                      std::int64_t valid_after_ms) override {
-    return db_.call("telegram_links.consume",
-                    [&](pqxx::connection& c) -> std::optional<std::string> {
-                      pqxx::nontransaction tx{c};
-                      auto r = tx.exec_prepared(std::string{stmt_link_consume}, token,
-                                                valid_after_ms);
-                      if (r.empty())
-                        return std::nullopt;
-                      return r[0][0].as<std::string>();
-                    });
+    return db_.exec(
+        "telegram_links.consume", [&](pqxx::transaction_base& tx) -> std::optional<std::string> {
+          auto r = tx.exec_prepared(std::string{stmt_link_consume}, token, valid_after_ms);
+          if (r.empty())
+            return std::nullopt;
+          return r[0][0].as<std::string>();
+        });
   }
 
 private:
@@ -1215,8 +1236,8 @@ private:
 class pg_session final : public store_session {
 public:
   pg_session(const std::string& uri, std::chrono::milliseconds statement_timeout)
-    : db_(uri, statement_timeout), users_(db_), idempotency_(db_), interests_(db_),
-      flights_(db_), alerts_(db_), notifications_(db_), telegram_links_(db_) {}
+    : db_(uri, statement_timeout), users_(db_), idempotency_(db_), interests_(db_), flights_(db_),
+      alerts_(db_), notifications_(db_), telegram_links_(db_) {}
 
   const char* backend() const override {
     return "postgres";
@@ -1233,6 +1254,10 @@ public:
     } catch (const std::runtime_error& e) {
       throw storage_unavailable(e.what());
     }
+  }
+
+  void transaction(const std::function<bool()>& body) override {
+    db_.transaction(body);
   }
 
   int migrate() override {

@@ -257,25 +257,32 @@ std::optional<std::int64_t> statement::column_nullable_int64(int index) const {
 
 // -- transaction ----------------------------------------------------------------------
 
-transaction::transaction(database& db, kind k) : db_(db) {
-  db_.exec(k == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+transaction::transaction(database& db, kind k) : db_(db), nested_(!db.autocommit()) {
+  if (nested_)
+    db_.exec("SAVEPOINT fw_nested");
+  else
+    db_.exec(k == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
   open_ = true;
 }
 
 transaction::~transaction() {
-  if (open_ && !db_.autocommit())
-    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr); // best effort
+  if (!open_ || db_.autocommit())
+    return;
+  // Best effort; an error here leaves the enclosing transaction to roll back.
+  sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO fw_nested; RELEASE fw_nested" : "ROLLBACK",
+               nullptr, nullptr, nullptr);
 }
 
 void transaction::commit() {
-  db_.exec("COMMIT");
+  db_.exec(nested_ ? "RELEASE fw_nested" : "COMMIT");
   open_ = false;
 }
 
 void transaction::rollback() {
   open_ = false;
+  // An I/O error or a full disk may have rolled the whole transaction back already.
   if (!db_.autocommit())
-    db_.exec("ROLLBACK");
+    db_.exec(nested_ ? "ROLLBACK TO fw_nested; RELEASE fw_nested" : "ROLLBACK");
 }
 
 } // namespace fw::sqlite

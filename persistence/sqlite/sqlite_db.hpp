@@ -152,6 +152,8 @@ private:
 /// BEGIN (IMMEDIATE by default, which takes the write lock up front and waits for it
 /// through the busy timeout; a deferred transaction that later writes can fail with
 /// SQLITE_BUSY without waiting). Rolls back in the destructor unless committed.
+/// Inside an open transaction it is a SAVEPOINT instead: committing it releases the
+/// savepoint (the enclosing transaction decides), rolling it back undoes only its part.
 class transaction {
 public:
   enum class kind { immediate, deferred };
@@ -168,6 +170,7 @@ public:
 private:
   database& db_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 } // namespace fw::sqlite

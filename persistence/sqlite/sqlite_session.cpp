@@ -173,19 +173,13 @@ SET status = 'completed', response_code = ?3, response_body = ?4
 WHERE key = ?1 AND claim_token = ?2 AND status = 'in-progress'
 )sql";
 
-constexpr std::string_view idem_release_sql = R"sql(
-DELETE FROM idempotency_keys
-WHERE key = ?1 AND claim_token = ?2 AND status = 'in-progress'
-)sql";
-
 constexpr std::string_view idem_purge_sql = "DELETE FROM idempotency_keys WHERE created_at_ms < ?1";
 
 class sqlite_idempotency_store final : public idempotency_store {
 public:
   explicit sqlite_idempotency_store(sqlite::database& db)
     : db_(db), insert_(db, idem_insert_sql), take_over_(db, idem_take_over_sql),
-      select_(db, idem_select_sql), complete_(db, idem_complete_sql),
-      release_(db, idem_release_sql), purge_(db, idem_purge_sql) {}
+      select_(db, idem_select_sql), complete_(db, idem_complete_sql), purge_(db, idem_purge_sql) {}
 
   claim_result claim(const claim_request& req) override {
     using outcome = claim_result::outcome;
@@ -251,12 +245,6 @@ public:
     return q->run() == 1;
   }
 
-  void release(const std::string& key, const std::string& token) override {
-    auto q = release_.use();
-    q->bind(1, key).bind(2, token);
-    q->run();
-  }
-
   std::uint64_t purge(std::int64_t expired_before_ms) override {
     auto q = purge_.use();
     q->bind(1, expired_before_ms);
@@ -269,7 +257,6 @@ private:
   sqlite::statement take_over_;
   sqlite::statement select_;
   sqlite::statement complete_;
-  sqlite::statement release_;
   sqlite::statement purge_;
 };
 
@@ -1020,6 +1007,17 @@ public:
       }
       tx.commit();
     }
+  }
+
+  void transaction(const std::function<bool()>& body) override {
+    if (!db_.autocommit())
+      throw std::logic_error("store_session::transaction is not reentrant");
+    // The stores' own transactions become savepoints inside this one.
+    sqlite::transaction tx{db_};
+    if (body())
+      tx.commit();
+    else
+      tx.rollback();
   }
 
   user_store& users() override {

@@ -640,8 +640,6 @@ TEST_P(StoreTest, IdempotencyStaleClaimIsTakenOver) {
   EXPECT_FALSE(idem.complete("k", "old", 200, "late")) << "the lost claim cannot complete";
   // The new claim is fresh again (created at 2000).
   EXPECT_EQ(idem.claim(request("k", "fp", "t3", 2100, 0, 1500)).result, outcome::in_progress);
-  idem.release("k", "old"); // not the holder: no effect
-  EXPECT_EQ(idem.claim(request("k", "fp", "t4", 2200, 0, 1500)).result, outcome::in_progress);
   EXPECT_TRUE(idem.complete("k", "new", 200, "ok"));
   auto replay = idem.claim(request("k", "fp", "t5", 2300, 0, 1500));
   EXPECT_EQ(replay.result, outcome::completed);
@@ -671,18 +669,77 @@ TEST_P(StoreTest, IdempotencyExpiredCompletedKeyIsClaimedAgain) {
   EXPECT_EQ(idem.claim(request("k", "other", "t6", 5000, 3000)).result, outcome::claimed);
 }
 
-TEST_P(StoreTest, IdempotencyReleaseLetsTheRetryRun) {
+TEST_P(StoreTest, TransactionCommitsEveryCallTogether) {
   auto s = open_migrated();
-  auto& idem = s->idempotency();
-  ASSERT_EQ(idem.claim(request("k", "fp", "t1", 1000)).result, outcome::claimed);
-  idem.release("k", "wrong");
-  EXPECT_EQ(idem.claim(request("k", "fp", "t2", 1001)).result, outcome::in_progress);
-  idem.release("k", "t1");
-  EXPECT_EQ(idem.claim(request("k", "fp", "t3", 1002)).result, outcome::claimed);
-  EXPECT_FALSE(idem.complete("k", "t1", 200, "x"));
-  ASSERT_TRUE(idem.complete("k", "t3", 200, "done"));
-  idem.release("k", "t3"); // completed: release does not drop it
-  EXPECT_EQ(idem.claim(request("k", "fp", "t4", 1003)).result, outcome::completed);
+  s->transaction([&] {
+    EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t1", 1000)).result, outcome::claimed);
+    EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+    // The stores' own transactions nest: a conflict inside one leaves the rest intact.
+    EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::email_taken);
+    EXPECT_TRUE(s->idempotency().complete("k", "t1", 201, "created"));
+    return true;
+  });
+  EXPECT_TRUE(s->users().find("ada@example.org"));
+  auto replay = s->idempotency().claim(request("k", "fp", "t2", 1001));
+  EXPECT_EQ(replay.result, outcome::completed);
+  EXPECT_EQ(replay.body, "created");
+}
+
+TEST_P(StoreTest, TransactionRollsBackWhenTheBodySaysSoOrThrows) {
+  auto s = open_migrated();
+  s->transaction([&] {
+    EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t1", 1000)).result, outcome::claimed);
+    EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+    return false;
+  });
+  EXPECT_FALSE(s->users().find("ada@example.org"));
+  EXPECT_THROW(s->transaction([&]() -> bool {
+    EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t2", 1001)).result, outcome::claimed);
+    EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+    throw std::runtime_error("the command failed");
+  }),
+               std::runtime_error);
+  EXPECT_FALSE(s->users().find("ada@example.org"));
+  // Neither claim stayed: the key is free for the retry.
+  EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t3", 1002)).result, outcome::claimed);
+  // The session works normally afterwards.
+  EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+}
+
+TEST_P(StoreTest, TransactionSurvivesATakenChatId) {
+  auto s = open_migrated();
+  ASSERT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+  ASSERT_EQ(s->users().create(make_user("bob@example.org")), write_result::ok);
+  ASSERT_EQ(s->users().set_telegram_chat_id("ada@example.org", 42), write_result::ok);
+  s->transaction([&] {
+    EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t1", 1000)).result, outcome::claimed);
+    // On PostgreSQL a unique violation aborts its transaction unless it is confined.
+    EXPECT_EQ(s->users().set_telegram_chat_id("bob@example.org", 42), write_result::chat_id_taken);
+    EXPECT_TRUE(s->idempotency().complete("k", "t1", 409, "taken"));
+    return true;
+  });
+  EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t2", 1001)).body, "taken");
+  EXPECT_EQ(chat_id(get(s->users(), "bob@example.org")), 0);
+}
+
+TEST_P(StoreTest, TransactionHidesItsClaimAndReportsItInProgress) {
+  auto s = open_migrated();
+  auto other = open();
+  s->transaction([&] {
+    EXPECT_EQ(s->idempotency().claim(request("k", "fp", "t1", 1000)).result, outcome::claimed);
+    EXPECT_EQ(s->users().create(make_user("ada@example.org")), write_result::ok);
+    EXPECT_FALSE(other->users().find("ada@example.org")) << "uncommitted work is invisible";
+    // SQLite's writers take turns, so another session's claim would wait for this
+    // transaction; PostgreSQL answers at once.
+    if (!is_sqlite()) {
+      EXPECT_EQ(other->idempotency().claim(request("k", "fp", "t2", 1001)).result,
+                outcome::in_progress);
+    }
+    EXPECT_TRUE(s->idempotency().complete("k", "t1", 201, "created"));
+    return true;
+  });
+  EXPECT_EQ(other->idempotency().claim(request("k", "fp", "t3", 1002)).result, outcome::completed);
+  EXPECT_TRUE(other->users().find("ada@example.org"));
 }
 
 TEST_P(StoreTest, IdempotencyPurgeRemovesOnlyOldKeys) {
