@@ -269,10 +269,13 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 }
 
 /// Work for a storage worker: `run` executes on the worker's own thread with its open
-/// session; `operation` names it for the store latency metric. Local only.
+/// session; `operation` names it for the store latency metric; a `bulk` task is long (a
+/// collection's flight batch), and the storage service keeps it off the workers that short
+/// tasks need (persistence/worker_choice.hpp). Local only.
 struct db_task {
   const char* operation = "";
   std::function<void(store_session&)> run;
+  bool bulk = false;
 };
 
 } // namespace fw

@@ -34,12 +34,17 @@ inline caf::error storage_error(caf::error err, std::chrono::milliseconds timeou
   return err;
 }
 
+/// How the storage service schedules a call (persistence/worker_choice.hpp): `bulk` for
+/// long work (a collection's flight batch), so that short calls do not queue behind it.
+enum class db_lane { short_task, bulk };
+
 /// Runs `work(store_session&) -> R` on a storage worker; `done(caf::expected<R>)` runs in
 /// `self`. `storage` may be an invalid handle (storage not running): done gets
 /// ec::unavailable.
 template <class R, class Self, class Work, class Done>
 void db_call(Self* self, const caf::actor& storage, std::chrono::milliseconds timeout,
-             const char* operation, Work work, Done done) {
+             const char* operation, Work work, Done done,
+             db_lane lane = db_lane::short_task) {
   if (!storage) {
     done(caf::expected<R>{make_error(ec::unavailable, "storage is not running")});
     return;
@@ -52,7 +57,8 @@ void db_call(Self* self, const caf::actor& storage, std::chrono::milliseconds ti
               db_task{operation,
                       [slot, work = std::move(work)](store_session& s) mutable {
                         slot->emplace(work(s));
-                      }})
+                      },
+                      lane == db_lane::bulk})
     .then([slot, cb] { (*cb)(caf::expected<R>{std::move(**slot)}); },
           [cb, timeout](caf::error& err) {
             (*cb)(caf::expected<R>{storage_error(std::move(err), timeout)});

@@ -6,6 +6,7 @@
 #include "messages/interfaces.hpp"
 #include "persistence/db_call.hpp"
 #include "persistence/storage_worker.hpp"
+#include "persistence/worker_choice.hpp"
 #include "persistence/stores.hpp"
 
 #include <caf/actor_cast.hpp>
@@ -28,7 +29,7 @@ struct storage_state {
   node_context_ptr ctx;
   storage_location where;
   std::vector<storage_worker_actor> workers;
-  std::vector<size_t> outstanding; // tasks given to each worker and not answered yet
+  std::vector<worker_load> load; // per worker: tasks given to it and not answered yet
   size_t next = 0;
   bool ready = false;
   bool migrating = false;
@@ -39,15 +40,17 @@ struct storage_state {
     return workers[next++ % workers.size()];
   }
 
-  /// The worker with the fewest tasks outstanding (ties: round robin). Each worker runs
-  /// its mailbox in order, so handing tasks out blindly makes a short read wait behind a
-  /// long write (a collection's flight batch) while another worker is idle.
-  size_t least_loaded() {
-    size_t best = next++ % workers.size();
-    for (size_t i = 0; i < workers.size(); ++i)
-      if (outstanding[i] < outstanding[best])
-        best = i;
-    return best;
+  /// Takes the worker for `task` (persistence/worker_choice.hpp).
+  size_t assign(const db_task& task) {
+    const auto i = choose_worker(load, task.bulk, next++);
+    ++load[i].outstanding;
+    load[i].bulk += task.bulk ? 1 : 0;
+    return i;
+  }
+
+  void finished(size_t i, bool bulk) {
+    --load[i].outstanding;
+    load[i].bulk -= bulk ? 1 : 0;
   }
 };
 
@@ -93,7 +96,7 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
   const auto pool_size = std::max(1u, st.ctx->cfg.storage.pool_size);
   for (unsigned i = 0; i < pool_size; ++i) {
     st.workers.push_back(spawn_storage_worker(self->system(), st.ctx, st.where));
-    st.outstanding.push_back(0);
+    st.load.emplace_back();
     self->link_to(st.workers.back());
   }
   migrate(self);
@@ -120,17 +123,17 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
       if (!st.ready)
         return make_error(ec::unavailable, "storage not ready: " + st.detail);
       // Through this actor rather than delegated, so that it sees the task finish.
-      const auto i = st.least_loaded();
-      ++st.outstanding[i];
+      const auto i = st.assign(task);
+      const bool bulk = task.bulk;
       caf::response_promise rp = self->make_response_promise();
       self->request(st.workers[i], caf::infinite, std::move(task))
         .then(
-          [self, i, rp]() mutable {
-            --self->state.outstanding[i];
+          [self, i, bulk, rp]() mutable {
+            self->state.finished(i, bulk);
             rp.deliver(caf::unit);
           },
-          [self, i, rp](caf::error& err) mutable {
-            --self->state.outstanding[i];
+          [self, i, bulk, rp](caf::error& err) mutable {
+            self->state.finished(i, bulk);
             rp.deliver(std::move(err));
           });
       return rp;

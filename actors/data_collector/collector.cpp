@@ -159,7 +159,8 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
             self->state.collected_at[airport] = std::chrono::steady_clock::now();
             publish_events(self, airport, begin, end, "",
                            [self, worker, airport] { finish(self, worker, airport); });
-          });
+          },
+          db_lane::bulk);
       },
       [self, worker, airport](caf::error& err) {
         self->state.failures->Add(self->state.labels_for(airport)).Increment();
