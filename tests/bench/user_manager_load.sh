@@ -12,10 +12,11 @@
 #
 #   tests/bench/user_manager_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-t WRK_THREADS]
 #       [-w WARMUP_SECONDS] [-b sqlite,postgres] [-p POOL_SIZE[,POOL_SIZE...]]
-#       [--pg-option NAME=VALUE]... [--no-build]
+#       [--pg-option NAME=VALUE]... [--baseline-bin PATH] [--no-build]
 #
 # -p runs every backend with each storage pool size (FW_STORAGE_POOL_SIZE) in the same
-# rounds. --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE"
+# rounds. --baseline-bin PATH runs another flightwatch binary (an older build) too, in the
+# same rounds, right before this one; the tables label its rows "<pool>@baseline". --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE"
 # (default: its stock settings, fsync and synchronous_commit on). Other FW_* variables in the
 # environment reach the node. FLIGHTWATCH_BUILD_DIR picks the build directory,
 # FLIGHTWATCH_PG_BIN_DIR the PostgreSQL binaries (default /usr/lib/postgresql/15/bin);
@@ -34,10 +35,11 @@ warmup=3
 backends=sqlite,postgres
 pools=""
 pg_options=()
+baseline_bin=""
 build=1
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
     -b) backends="$2"; shift 2 ;;
     -p) pools="$2"; shift 2 ;;
     --pg-option) pg_options+=("$2"); shift 2 ;;
+    --baseline-bin) baseline_bin="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "user_manager_load.sh: unknown argument '$1'" >&2; usage 2 ;;
@@ -86,6 +89,13 @@ if [ "$build" = 1 ]; then
 fi
 node_bin="$build_dir/flightwatch"
 [ -x "$node_bin" ] || { echo "user_manager_load.sh: $node_bin is missing (build first)" >&2; exit 1; }
+builds=(current)
+declare -A bin_of=([current]="$node_bin")
+if [ -n "$baseline_bin" ]; then
+  [ -x "$baseline_bin" ] || { echo "user_manager_load.sh: $baseline_bin is not an executable" >&2; exit 1; }
+  builds=(baseline current)
+  bin_of[baseline]="$baseline_bin"
+fi
 
 tmp="$(mktemp -d -t fw-umload.XXXXXX)"
 pg_dir=""
@@ -198,16 +208,17 @@ pg_cpu_ticks() { # utime + stime of the postmaster and all its children (the nod
 }
 
 # -- the node --------------------------------------------------------------------------------
-# start_node NAME STORAGE_URL POOL -> sets node_pid and node_url, waits for GET /health 200
+# start_node NAME STORAGE_URL POOL BINARY -> sets node_pid and node_url, waits for GET
+# /health 200
 start_node() {
-  local name="$1" url="$2" pool="$3" port attempt
+  local name="$1" url="$2" pool="$3" bin="$4" port attempt
   local pool_env=()
   [ -n "$pool" ] && pool_env=(FW_STORAGE_POOL_SIZE="$pool")
   for attempt in 1 2 3; do # another process may take the free port first: try another
     port="$(free_port)"
     env "${pool_env[@]}" FW_GATEWAY_ACCESS_LOG=false FW_GATEWAY_PORT="$port" \
       FW_GATEWAY_HOST=127.0.0.1 FW_STORAGE_URL="$url" FW_LOG_LEVEL=warn \
-      "$node_bin" >"$tmp/$name.log" 2>&1 &
+      "$bin" >"$tmp/$name.log" 2>&1 &
     node_pid=$!
     node_url="http://127.0.0.1:$port"
     for _ in $(seq 300); do
@@ -285,12 +296,12 @@ field() { # the KEY=value of the fw-bench line in FILE
 clk_tck="$(getconf CLK_TCK)"
 run_id="$(date +%s)$RANDOM"
 variants=()
+pool_list=("${FW_STORAGE_POOL_SIZE:-}")
+[ -n "$pools" ] && read -ra pool_list <<<"${pools//,/ }"
 for b in ${backends//,/ }; do
-  if [ -n "$pools" ]; then
-    for p in ${pools//,/ }; do variants+=("$b:$p"); done
-  else
-    variants+=("$b:${FW_STORAGE_POOL_SIZE:-}")
-  fi
+  for p in "${pool_list[@]}"; do
+    for bd in "${builds[@]}"; do variants+=("$b:$p:$bd"); done
+  done
 done
 [[ ",$backends," == *,postgres,* ]] && start_postgres
 
@@ -310,7 +321,11 @@ for r in $(seq "$rounds"); do
   for v in "${variants[@]}"; do
     backend="${v%%:*}"
     pool="${v#*:}"
-    name="r$r-$backend${pool:+-p$pool}"
+    bd="${pool#*:}"
+    pool="${pool%%:*}"
+    label="${pool:-default}"
+    [ -n "$baseline_bin" ] && [ "$bd" = baseline ] && label="$label@baseline"
+    name="r$r-$backend${pool:+-p$pool}-$bd"
     if [ "$backend" = sqlite ]; then
       url="sqlite://$tmp/$name.db"
     else
@@ -318,7 +333,7 @@ for r in $(seq "$rounds"); do
       "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$db"
       url="postgresql://postgres@127.0.0.1:$pg_port/$db"
     fi
-    start_node "$name" "$url" "$pool"
+    start_node "$name" "$url" "$pool" "${bin_of[$bd]}"
     if [ "$warmup" -gt 0 ]; then
       wrk_run "$name-warmup" "w$run_id-$name" "$warmup"
       if ! grep -q '^fw-bench: .* non2xx=0 socket_errors=0 ' "$tmp/wrk-$name-warmup.txt"; then
@@ -357,7 +372,7 @@ for r in $(seq "$rounds"); do
       echo "FAILURES in $name: $non2xx non-2xx, $sockerr socket errors;" \
         "statuses $(field "$out" statuses)" >&2
     fi
-    awk -v r="$r" -v b="$backend" -v p="${pool:-default}" -v rps="$(field "$out" rps)" \
+    awk -v r="$r" -v b="$backend" -v p="$label" -v rps="$(field "$out" rps)" \
         -v p50="$(field "$out" p50_us)" -v p99="$(field "$out" p99_us)" -v n2="$non2xx" \
         -v se="$sockerr" -v req="$req" -v nt="$((node_after - node_before))" \
         -v pt="$((pg_after - pg_before))" -v hz="$clk_tck" -v hwm="$hwm_kb" \
@@ -367,7 +382,7 @@ for r in $(seq "$rounds"); do
                (req > 0 ? pt / hz * 1e6 / req : 0), hwm / 1024, posts, gets }' >>"$results"
     m0="$tmp/$name.metrics-before"
     m1="$tmp/$name.metrics-after"
-    echo "$r $backend ${pool:-default} $(metric_delta "$m0" "$m1" http /user-manager/users)" \
+    echo "$r $backend $label $(metric_delta "$m0" "$m1" http /user-manager/users)" \
       "$(metric_delta "$m0" "$m1" http '/user-manager/users/{email}')" \
       "$(metric_delta "$m0" "$m1" store create_user)" \
       "$(metric_delta "$m0" "$m1" store find_user) $(busy_workers "$m0" "$m1" "$duration")" \
@@ -387,10 +402,14 @@ median() { # numbers on stdin, printf format -> median
 col() { # backend pool column [file] -> that column of that variant's rounds
   awk -v b="$1" -v p="$2" -v c="$3" '$2 == b && $3 == p { print $c }' "${4:-$results}"
 }
-variant_labels() { # "backend pool" per variant, in run order
+variant_labels() { # "backend label" per variant, in run order
   for v in "${variants[@]}"; do
     p="${v#*:}"
-    echo "${v%%:*} ${p:-default}"
+    bd="${p#*:}"
+    p="${p%%:*}"
+    p="${p:-default}"
+    [ -n "$baseline_bin" ] && [ "$bd" = baseline ] && p="$p@baseline"
+    echo "${v%%:*} $p"
   done
 }
 
@@ -429,14 +448,12 @@ while read -r b p; do
 done < <(variant_labels)
 if [[ ",$backends," == *,postgres,* ]]; then
   echo
-  for v in "${variants[@]}"; do
-    [ "${v%%:*}" = postgres ] || continue
-    p="${v#*:}"
-    p="${p:-default}"
+  while read -r b p; do
+    [ "$b" = postgres ] || continue
     awk -v m="$(col postgres "$p" 6 | median %.2f)" -v c="$connections" -v p="$p" 'BEGIN {
       printf "target p99 < 10 ms on PostgreSQL at %d connections (pool %s): %s (median p99 %.2f ms)\n",
              c, p, (m < 10 ? "met" : "MISSED"), m }'
-  done
+  done < <(variant_labels)
 fi
 echo "# load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$failed" = 1 ]; then
