@@ -57,6 +57,17 @@ struct storage_state {
 using storage_impl = storage_actor::extend<caf::reacts_to<caf::connect_atom>>;
 using storage_pointer = storage_impl::stateful_pointer<storage_state>;
 
+/// Has every worker open its session now (a worker connects on its first task): else the
+/// first requests after a start each wait for a connection, a schema check and, on
+/// PostgreSQL, a new server process. Best effort: a worker that cannot connect now tries
+/// again on its next task.
+void connect_workers(storage_pointer self) {
+  const auto timeout = self->state.ctx->cfg.storage.timeout;
+  for (const auto& worker : self->state.workers)
+    self->request(worker, timeout, health_atom::value)
+      .then([](const component_health&) {}, [](const caf::error&) {});
+}
+
 /// Runs the migrations on a worker; on failure retries with backoff (up to 10 s apart).
 void migrate(storage_pointer self) {
   auto& st = self->state;
@@ -75,6 +86,7 @@ void migrate(storage_pointer self) {
         st.detail.clear();
         st.backoff = duration{200};
         log::info("storage", "ready: ", st.where.describe(), ", schema version ", *version);
+        connect_workers(self);
       },
       [self](caf::error& err) {
         auto& st = self->state;

@@ -53,11 +53,14 @@ struct worker_state {
 
   /// The open session, opening one first if needed; throws storage_unavailable. A new
   /// session checks the schema too (cheap when current): a database recreated under a
-  /// running node gets its tables again instead of failing every call.
+  /// running node gets its tables again instead of failing every call. Then it readies
+  /// its statements, so that this cost falls on the connect (at start, see the storage
+  /// service's connect_workers()) rather than on the first requests.
   store_session& open() {
     if (!session) {
       auto fresh = open_session(where);
       fresh->migrate();
+      fresh->prepare_statements();
       session = std::move(fresh);
     }
     return *session;

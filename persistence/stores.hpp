@@ -236,6 +236,10 @@ public:
   /// from several processes at once. Throws std::runtime_error for a database written by
   /// a newer version (it is never downgraded or dropped).
   virtual int migrate() = 0;
+  /// Readies the session's statements now (call after migrate()), so the first calls
+  /// after connecting do not pay for parsing and planning them (PostgreSQL: a fresh
+  /// server process also loads its catalog caches then).
+  virtual void prepare_statements() = 0;
 
   /// Runs `body` as one transaction: the store calls it makes commit together when it
   /// returns true, and none of them stays when it returns false or throws. One commit

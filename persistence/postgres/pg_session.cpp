@@ -150,6 +150,15 @@ public:
   /// its first execution, so registering before migrate() (tables missing) is fine.
   void prepare(std::string_view name, std::string_view sql) {
     conn_->prepare(std::string{name}, std::string{sql});
+    statements_.emplace_back(name);
+  }
+
+  /// Sends every registered statement to the server now (each a round trip).
+  void prepare_all() {
+    call("prepare_statements", [&](pqxx::connection& c) {
+      for (const auto& name : statements_)
+        c.prepare_now(name);
+    });
   }
 
   /// Runs `f(connection)`, mapping libpqxx failures onto the store contract. `op` names
@@ -249,6 +258,7 @@ private:
 
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_; // the open transaction of transaction(), if any
+  std::vector<std::string> statements_; // names of the prepared statements
   bool dead_ = false;
 };
 
@@ -1258,6 +1268,10 @@ public:
 
   void transaction(const std::function<bool()>& body) override {
     db_.transaction(body);
+  }
+
+  void prepare_statements() override {
+    db_.prepare_all();
   }
 
   int migrate() override {

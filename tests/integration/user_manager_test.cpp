@@ -336,6 +336,27 @@ INSTANTIATE_TEST_SUITE_P(backends, user_manager, ::testing::Values("sqlite", "po
 
 // -- PostgreSQL lost and back -----------------------------------------------------------
 
+TEST(user_manager_postgres, every_storage_worker_connects_at_start) {
+  // Else the first requests after a start each wait for a connection of their own.
+  auto url = fresh_postgres_database();
+  node_process node{{{}, {{"FW_STORAGE_URL", url}, {"FW_STORAGE_POOL_SIZE", "4"}}}};
+  const auto db = url.substr(url.rfind('/') + 1);
+  pqxx::connection observer{url};
+  int connected = 0;
+  EXPECT_TRUE(fw::test::wait_until(
+    [&] {
+      pqxx::nontransaction tx{observer};
+      connected = tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                                  "AND pid <> pg_backend_pid()",
+                                  db)[0]
+                    .as<int>();
+      return connected == 4;
+    },
+    5s, 50ms))
+    << connected << " of 4 workers connected\n"
+    << node.process().output();
+}
+
 TEST(user_manager_postgres, database_restart_gives_503_then_recovers_by_itself) {
   auto url = fresh_postgres_database();
   node_process node{{{}, {{"FW_STORAGE_URL", url}}}};
