@@ -2,7 +2,6 @@
 # Shell helpers shared by the benchmark scripts in tests/bench/ (sourced, never run):
 # process and port handling, a throw-away PostgreSQL 15 cluster, a flightwatch node on a
 # free loopback port, CPU accounting from /proc, the node's own histograms and medians.
-# The same approach as user_manager_load.sh (which keeps its own copy).
 #
 # Before sourcing, a script sets
 #   bench_name   its name, for messages ("flight_queries_load.sh")

@@ -25,7 +25,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${FLIGHTWATCH_BUILD_DIR:-$root/build}"
-pg_bin="${FLIGHTWATCH_PG_BIN_DIR:-/usr/lib/postgresql/15/bin}"
+pg_bin="${FLIGHTWATCH_PG_BIN_DIR:-/usr/lib/postgresql/15/bin}" # (lib.sh reads it too)
 lua="$root/tests/bench/user_manager_load.lua"
 duration=10
 rounds=3
@@ -81,173 +81,17 @@ if [[ ",$backends," == *,postgres,* ]]; then
   done
 fi
 
-if [ "$build" = 1 ]; then
-  [ -f "$build_dir/build.ninja" ] || [ -f "$build_dir/Makefile" ] \
-    || { echo "user_manager_load.sh: $build_dir is not configured (run deploy/build.sh)" >&2; exit 1; }
-  # Two jobs at most: the cores are shared.
-  cmake --build "$build_dir" --target flightwatch -j "${FLIGHTWATCH_BUILD_JOBS:-2}" >/dev/null
-fi
-node_bin="$build_dir/flightwatch"
-[ -x "$node_bin" ] || { echo "user_manager_load.sh: $node_bin is missing (build first)" >&2; exit 1; }
-builds=(current)
-declare -A bin_of=([current]="$node_bin")
-if [ -n "$baseline_bin" ]; then
-  [ -x "$baseline_bin" ] || { echo "user_manager_load.sh: $baseline_bin is not an executable" >&2; exit 1; }
-  builds=(baseline current)
-  bin_of[baseline]="$baseline_bin"
-fi
-
+bench_name=user_manager_load.sh
 tmp="$(mktemp -d -t fw-umload.XXXXXX)"
-pg_dir=""
-pg_port=""
-node_pid=""
-
-stop_pid() { # SIGTERM, up to 10 s to exit, then SIGKILL
-  local pid="$1"
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-# PostgreSQL refuses to run as root: then its server tools run as "postgres" (or "nobody").
-pg_user=""
-if [ "$(id -u)" = 0 ]; then
-  if id postgres >/dev/null 2>&1; then pg_user=postgres; else pg_user=nobody; fi
-fi
-as_pg() { # runs a server tool as the PostgreSQL user, from a directory that user may enter
-  if [ -n "$pg_user" ]; then
-    (cd "$pg_dir" && runuser -u "$pg_user" -- env LC_ALL=C.UTF-8 "$@")
-  else
-    (cd "$pg_dir" && LC_ALL=C.UTF-8 "$@")
-  fi
-}
-
-cleanup() {
-  [ -n "$node_pid" ] && stop_pid "$node_pid"
-  if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
-    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w -t 20 stop >/dev/null 2>&1 || true
-  fi
-  [ -n "$pg_dir" ] && rm -rf "$pg_dir"
-  if [ "${FLIGHTWATCH_BENCH_KEEP:-0}" = 1 ]; then
-    echo "user_manager_load.sh: kept wrk outputs and node logs in $tmp" >&2
-  else
-    rm -rf "$tmp"
-  fi
-}
-trap cleanup EXIT
+# shellcheck source=tests/bench/lib.sh
+source "$root/tests/bench/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_free() { # nothing accepts on 127.0.0.1:$1
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-port_unused() { # no socket of any state uses local port $1 (when ss is there)
-  command -v ss >/dev/null || return 0
-  [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
-}
-
-# Ports below the ephemeral range: client sockets (wrk, the node's database connections)
-# take ephemeral ports and would make a server's bind fail.
-ephemeral_low="$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
-if [ "$ephemeral_low" -gt 12000 ]; then
-  port_base=10000
-  port_span=$((ephemeral_low - 10000))
-else
-  port_base=20000
-  port_span=40000
-fi
-
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((port_base + RANDOM % port_span))
-    if port_free "$p" && port_unused "$p" && [ "$p" != "$pg_port" ]; then
-      echo "$p"
-      return 0
-    fi
-  done
-  echo "user_manager_load.sh: no free port found" >&2
-  return 1
-}
-
-# -- PostgreSQL: a throw-away cluster on loopback, trust auth ------------------------------
-start_postgres() {
-  pg_dir="$(mktemp -d -t fw-umload-pg.XXXXXX)"
-  [ -n "$pg_user" ] && chown "$pg_user:" "$pg_dir"
-  as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-    --no-instructions >"$pg_dir/initdb.log" 2>&1 \
-    || { echo "user_manager_load.sh: initdb failed:" >&2; cat "$pg_dir/initdb.log" >&2; exit 1; }
-  local opts attempt
-  for attempt in 1 2 3; do # another process may take the free port before the server binds
-    pg_port="$(free_port)"
-    opts="-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1"
-    for o in "${pg_options[@]}"; do opts+=" -c $o"; done
-    if as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -o "$opts" -w -t 30 \
-         start >/dev/null 2>&1; then
-      return 0
-    fi
-  done
-  echo "user_manager_load.sh: PostgreSQL did not start; its log:" >&2
-  cat "$pg_dir/server.log" >&2
-  exit 1
-}
-
-pg_cpu_ticks() { # utime + stime of the postmaster and all its children (the node's backends)
-  local pm
-  pm="$(head -1 "$pg_dir/data/postmaster.pid")"
-  { echo "$pm"; ps -o pid= --ppid "$pm" || true; } |
-    while read -r p; do
-      if [ -r "/proc/$p/stat" ]; then
-        awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" || true
-      fi
-    done | awk '{ s += $1 } END { print s + 0 }'
-}
-
-# -- the node --------------------------------------------------------------------------------
-# start_node NAME STORAGE_URL POOL BINARY -> sets node_pid and node_url, waits for GET
-# /health 200
-start_node() {
-  local name="$1" url="$2" pool="$3" bin="$4" port attempt
-  local pool_env=()
-  [ -n "$pool" ] && pool_env=(FW_STORAGE_POOL_SIZE="$pool")
-  for attempt in 1 2 3; do # another process may take the free port first: try another
-    port="$(free_port)"
-    env "${pool_env[@]}" FW_GATEWAY_ACCESS_LOG=false FW_GATEWAY_PORT="$port" \
-      FW_GATEWAY_HOST=127.0.0.1 FW_STORAGE_URL="$url" FW_LOG_LEVEL=warn \
-      "$bin" >"$tmp/$name.log" 2>&1 &
-    node_pid=$!
-    node_url="http://127.0.0.1:$port"
-    for _ in $(seq 300); do
-      if [ "$(curl -s -o /dev/null -w '%{http_code}' "$node_url/health")" = 200 ]; then
-        return 0
-      fi
-      kill -0 "$node_pid" 2>/dev/null || break
-      grep -q 'Address already in use' "$tmp/$name.log" && break
-      sleep 0.1
-    done
-    grep -q 'Address already in use' "$tmp/$name.log" && [ "$attempt" -lt 3 ] || break
-    stop_pid "$node_pid"
-  done
-  echo "user_manager_load.sh: node $name did not answer GET /health with 200; its log:" >&2
-  cat "$tmp/$name.log" >&2
-  exit 1
-}
-
-sys_busy_ticks() { # user + nice + system time of the whole machine (all cores)
-  awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat
-}
-
-children_ticks() { # CPU time of this shell's waited-for children (wrk, curl, ...)
-  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
-}
-
-cpu_ticks() { # utime + stime of a process, in clock ticks
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
+bench_build flightwatch
+node_bin="$build_dir/flightwatch"
+[ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
+bench_builds
 
 # wrk_run NAME PREFIX SECONDS -> wrk's output in $tmp/wrk-NAME.txt
 wrk_run() {
@@ -258,29 +102,6 @@ wrk_run() {
     >"$tmp/wrk-$1.txt" 2>&1 || { echo "user_manager_load.sh: wrk failed:" >&2; cat "$tmp/wrk-$1.txt" >&2; exit 1; }
 }
 
-# The node's own histograms, as "KIND:NAME:sum|count value" lines: server time per route
-# (http) and time of each store operation on a storage worker (store).
-metric_sums() {
-  curl -s "$node_url/metrics" | awk '
-    /^(http_request_duration_seconds|flightwatch_store_operation_duration_seconds)_(sum|count)\{/ {
-      kind = ($0 ~ /^http/) ? "http" : "store"
-      part = ($0 ~ /_sum\{/) ? "sum" : "count"
-      label = (kind == "http") ? "route" : "operation"
-      name = $0
-      if (!match(name, label "=\"[^\"]*\"")) next
-      name = substr(name, RSTART + length(label) + 2, RLENGTH - length(label) - 3)
-      print kind ":" name ":" part, $NF
-    }'
-}
-
-# metric_delta BEFORE AFTER KIND NAME -> mean milliseconds between the two snapshots
-metric_delta() {
-  awk -v k="$3:$4" 'FNR == NR { before[$1] = $2; next }
-    { after[$1] = $2 }
-    END { n = after[k ":count"] - before[k ":count"]; s = after[k ":sum"] - before[k ":sum"]
-          printf "%.2f", (n > 0 ? s / n * 1000 : 0) }' "$1" "$2"
-}
-
 # busy_workers BEFORE AFTER SECONDS -> store operation time per second: busy storage workers
 busy_workers() {
   awk -v secs="$3" 'FNR == NR { before[$1] = $2; next }
@@ -288,12 +109,7 @@ busy_workers() {
     END { printf "%.2f", s / secs }' "$1" "$2"
 }
 
-field() { # the KEY=value of the fw-bench line in FILE
-  sed -n 's/^fw-bench: .*\b'"$2"'=\([^ ]*\).*$/\1/p' "$1"
-}
-
 # -- measure ---------------------------------------------------------------------------------
-clk_tck="$(getconf CLK_TCK)"
 run_id="$(date +%s)$RANDOM"
 variants=()
 pool_list=("${FW_STORAGE_POOL_SIZE:-}")
@@ -303,13 +119,16 @@ for b in ${backends//,/ }; do
     for bd in "${builds[@]}"; do variants+=("$b:$p:$bd"); done
   done
 done
-[[ ",$backends," == *,postgres,* ]] && start_postgres
+[[ ",$backends," == *,postgres,* ]] && pg_start
 
 echo "# machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
   "$(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency -s user_manager_load.lua," \
-  "$rounds rounds alternating ${variants[*]}, ${warmup}s warm-up each on a fresh node and database"
+  "$rounds rounds alternating$(for v in "${variants[@]}"; do
+    p="${v#*:}"; bd="${p#*:}"; p="${p%%:*}"
+    printf ' %s' "${v%%:*}/pool ${p:-default}${baseline_bin:+/$bd}"; done)," \
+  "${warmup}s warm-up each on a fresh node and database"
 [ ${#pg_options[@]} -gt 0 ] && echo "# PostgreSQL options: ${pg_options[*]}"
 
 results="$tmp/results"
@@ -333,7 +152,8 @@ for r in $(seq "$rounds"); do
       "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$db"
       url="postgresql://postgres@127.0.0.1:$pg_port/$db"
     fi
-    start_node "$name" "$url" "$pool" "${bin_of[$bd]}"
+    node_bin="${bin_of[$bd]}"
+    start_node "$name" "$url" ${pool:+FW_STORAGE_POOL_SIZE="$pool"}
     if [ "$warmup" -gt 0 ]; then
       wrk_run "$name-warmup" "w$run_id-$name" "$warmup"
       if ! grep -q '^fw-bench: .* non2xx=0 socket_errors=0 ' "$tmp/wrk-$name-warmup.txt"; then
@@ -364,19 +184,19 @@ for r in $(seq "$rounds"); do
     out="$tmp/wrk-$name.txt"
     grep -q '^fw-bench: ' "$out" \
       || { echo "user_manager_load.sh: no result line from wrk:" >&2; cat "$out" >&2; exit 1; }
-    req="$(field "$out" requests)"
-    non2xx="$(field "$out" non2xx)"
-    sockerr="$(field "$out" socket_errors)"
+    req="$(wrk_field "$out" requests)"
+    non2xx="$(wrk_field "$out" non2xx)"
+    sockerr="$(wrk_field "$out" socket_errors)"
     if [ "$non2xx" != 0 ] || [ "$sockerr" != 0 ]; then
       failed=1
       echo "FAILURES in $name: $non2xx non-2xx, $sockerr socket errors;" \
-        "statuses $(field "$out" statuses)" >&2
+        "statuses $(wrk_field "$out" statuses)" >&2
     fi
-    awk -v r="$r" -v b="$backend" -v p="$label" -v rps="$(field "$out" rps)" \
-        -v p50="$(field "$out" p50_us)" -v p99="$(field "$out" p99_us)" -v n2="$non2xx" \
+    awk -v r="$r" -v b="$backend" -v p="$label" -v rps="$(wrk_field "$out" rps)" \
+        -v p50="$(wrk_field "$out" p50_us)" -v p99="$(wrk_field "$out" p99_us)" -v n2="$non2xx" \
         -v se="$sockerr" -v req="$req" -v nt="$((node_after - node_before))" \
         -v pt="$((pg_after - pg_before))" -v hz="$clk_tck" -v hwm="$hwm_kb" \
-        -v posts="$(field "$out" posts)" -v gets="$(field "$out" gets)" \
+        -v posts="$(wrk_field "$out" posts)" -v gets="$(wrk_field "$out" gets)" \
       'BEGIN { printf "%s %s %s %d %.2f %.2f %d %d %.1f %.1f %.1f %d %d\n", r, b, p, rps,
                p50 / 1000, p99 / 1000, n2, se, (req > 0 ? nt / hz * 1e6 / req : 0),
                (req > 0 ? pt / hz * 1e6 / req : 0), hwm / 1024, posts, gets }' >>"$results"
