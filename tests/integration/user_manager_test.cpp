@@ -421,11 +421,26 @@ TEST(user_manager_postgres, database_down_at_start_is_retried_until_it_is_up) {
   auto url = fresh_postgres_database();
   auto& pg = shared_postgres();
   pg.stop();
+  // The server is shared: whatever happens here, the later tests get it back.
+  struct restart_at_end {
+    fw::test::postgres_server& pg;
+    ~restart_at_end() {
+      if (!pg.running())
+        pg.start_again();
+    }
+  } restart{pg};
   node_process node{{{}, {{"FW_STORAGE_URL", url}}, false}};
   ASSERT_TRUE(fw::test::wait_until(
     [&] { return node.process().output().find("retrying in") != std::string::npos; }, 5s))
     << node.process().output();
-  auto health = http_get(node.url() + "/health");
+  // Storage fails its first migration before the gateway (spawned last) listens.
+  http_result health;
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] {
+      health = http_get(node.url() + "/health");
+      return health.status != 0;
+    },
+    5s, 50ms));
   EXPECT_EQ(health.status, 503) << health.body;
   EXPECT_EQ(body_of(health)["components"]["storage"]["ready"], false);
   EXPECT_EQ(http_request("POST", node.url() + "/user-manager/users", mario, with_key("x")).status,
