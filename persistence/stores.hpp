@@ -245,8 +245,8 @@ public:
   /// returns true, and none of them stays when it returns false or throws. One commit
   /// instead of one per call (on PostgreSQL one WAL flush; on SQLite the write lock is
   /// taken once, at the start, so other sessions' writes wait for the whole body).
-  /// Not reentrant. flights().insert() and alerts().record() are transactions of their
-  /// own and throw std::logic_error inside one on PostgreSQL.
+  /// Not reentrant (std::logic_error). Calls that are transactions of their own
+  /// (flights().insert(), alerts().record(), ...) become savepoints inside it.
   virtual void transaction(const std::function<bool()>& body) = 0;
 
   virtual user_store& users() = 0;

@@ -269,8 +269,11 @@ transaction::~transaction() {
   if (!open_ || db_.autocommit())
     return;
   // Best effort; an error here leaves the enclosing transaction to roll back.
-  sqlite3_exec(db_.handle(), nested_ ? "ROLLBACK TO fw_nested; RELEASE fw_nested" : "ROLLBACK",
-               nullptr, nullptr, nullptr);
+  sqlite3_exec(db_.handle(), undo_sql(), nullptr, nullptr, nullptr);
+}
+
+const char* transaction::undo_sql() const {
+  return nested_ ? "ROLLBACK TO fw_nested; RELEASE fw_nested" : "ROLLBACK";
 }
 
 void transaction::commit() {
@@ -282,7 +285,7 @@ void transaction::rollback() {
   open_ = false;
   // An I/O error or a full disk may have rolled the whole transaction back already.
   if (!db_.autocommit())
-    db_.exec(nested_ ? "ROLLBACK TO fw_nested; RELEASE fw_nested" : "ROLLBACK");
+    db_.exec(undo_sql());
 }
 
 } // namespace fw::sqlite

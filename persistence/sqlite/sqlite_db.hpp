@@ -168,6 +168,8 @@ public:
   void rollback();
 
 private:
+  const char* undo_sql() const; // what rolls back this transaction or savepoint
+
   database& db_;
   bool open_ = false;
   bool nested_ = false;
