@@ -16,7 +16,8 @@
 #
 # -p runs every backend with each storage pool size (FW_STORAGE_POOL_SIZE) in the same
 # rounds. --baseline-bin PATH runs another flightwatch binary (an older build) too, in the
-# same rounds, right before this one; the tables label its rows "<pool>@baseline". --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE"
+# same rounds, right before this one; the tables label its rows "<pool>@baseline".
+# --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE"
 # (default: its stock settings, fsync and synchronous_commit on). Other FW_* variables in the
 # environment reach the node. FLIGHTWATCH_BUILD_DIR picks the build directory,
 # FLIGHTWATCH_PG_BIN_DIR the PostgreSQL binaries (default /usr/lib/postgresql/15/bin);
@@ -112,6 +113,17 @@ busy_workers() {
 # -- measure ---------------------------------------------------------------------------------
 run_id="$(date +%s)$RANDOM"
 variants=()
+# split_variant BACKEND:POOL:BUILD -> sets backend, pool (may be empty), bd (the build) and
+# label (the pool as the tables show it: "default" when empty, "@baseline" appended)
+split_variant() {
+  backend="${1%%:*}"
+  pool="${1#*:}"
+  bd="${pool#*:}"
+  pool="${pool%%:*}"
+  label="${pool:-default}"
+  if [ -n "$baseline_bin" ] && [ "$bd" = baseline ]; then label="$label@baseline"; fi
+}
+
 pool_list=("${FW_STORAGE_POOL_SIZE:-}")
 [ -n "$pools" ] && read -ra pool_list <<<"${pools//,/ }"
 for b in ${backends//,/ }; do
@@ -126,8 +138,7 @@ echo "# machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' 
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency -s user_manager_load.lua," \
   "$rounds rounds alternating$(for v in "${variants[@]}"; do
-    p="${v#*:}"; bd="${p#*:}"; p="${p%%:*}"
-    printf ' %s' "${v%%:*}/pool ${p:-default}${baseline_bin:+/$bd}"; done)," \
+    split_variant "$v"; printf ' %s/pool %s' "$backend" "$label"; done)," \
   "${warmup}s warm-up each on a fresh node and database"
 [ ${#pg_options[@]} -gt 0 ] && echo "# PostgreSQL options: ${pg_options[*]}"
 
@@ -138,12 +149,7 @@ timing="$tmp/timing"
 failed=0
 for r in $(seq "$rounds"); do
   for v in "${variants[@]}"; do
-    backend="${v%%:*}"
-    pool="${v#*:}"
-    bd="${pool#*:}"
-    pool="${pool%%:*}"
-    label="${pool:-default}"
-    [ -n "$baseline_bin" ] && [ "$bd" = baseline ] && label="$label@baseline"
+    split_variant "$v"
     name="r$r-$backend${pool:+-p$pool}-$bd"
     if [ "$backend" = sqlite ]; then
       url="sqlite://$tmp/$name.db"
@@ -224,12 +230,8 @@ col() { # backend pool column [file] -> that column of that variant's rounds
 }
 variant_labels() { # "backend label" per variant, in run order
   for v in "${variants[@]}"; do
-    p="${v#*:}"
-    bd="${p#*:}"
-    p="${p%%:*}"
-    p="${p:-default}"
-    [ -n "$baseline_bin" ] && [ "$bd" = baseline ] && p="$p@baseline"
-    echo "${v%%:*} $p"
+    split_variant "$v"
+    echo "$backend $label"
   done
 }
 
