@@ -1,5 +1,7 @@
 #include "persistence/sqlite/sqlite_db.hpp"
 
+#include "persistence/sqlite/file_coordinator.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -61,6 +63,17 @@ int retry_while_busy(void* started, int count) {
   return 1;
 }
 
+/// SQLite's automatic checkpoint runs inside the COMMIT that fills the WAL: it would
+/// hold the write gate, and the request, while 1000 pages are copied back into the
+/// database file and synced. This WAL hook only notes the size; end_write() hands the
+/// checkpoint to the file's background checkpointer.
+constexpr int checkpoint_pages = 1000; // SQLite's default autocheckpoint
+
+int note_wal_size(void* pages, sqlite3*, const char*, int wal_pages) {
+  *static_cast<int*>(pages) = wal_pages;
+  return SQLITE_OK;
+}
+
 } // namespace
 
 // -- database -------------------------------------------------------------------------
@@ -104,6 +117,8 @@ database::database(const std::string& path) {
     }
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA synchronous=NORMAL");
+    file_ = file_coordinator::of(path);
+    sqlite3_wal_hook(db_, note_wal_size, &wal_pages_); // replaces the autocheckpoint
   } catch (const storage_unavailable& e) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -119,6 +134,8 @@ database::~database() {
   // Statements are finalized by their owners first (they are members declared after
   // the database); sqlite3_close_v2 copes with stragglers anyway.
   sqlite3_close_v2(db_);
+  if (writes_open_ > 0)
+    file_->gate().unlock();
 }
 
 void database::exec(std::string_view sql) {
@@ -142,6 +159,22 @@ bool database::file_moved() const {
   return rc == SQLITE_OK && moved != 0;
 }
 
+void database::begin_write(std::string_view what) {
+  if (writes_open_ == 0 && !file_->gate().try_lock_for(std::chrono::milliseconds{busy_timeout_ms}))
+    throw std::runtime_error("SQLite " + std::string{what} +
+                             ": database is locked (another writer of this process)");
+  ++writes_open_;
+}
+
+void database::end_write() noexcept {
+  if (writes_open_ == 0 || --writes_open_ > 0)
+    return;
+  file_->gate().unlock();
+  if (wal_pages_ >= checkpoint_pages)
+    file_->request_checkpoint();
+  wal_pages_ = 0;
+}
+
 void database::fail(int rc, std::string_view what) const {
   std::string msg = "SQLite ";
   msg += what;
@@ -157,12 +190,22 @@ void database::fail(int rc, std::string_view what) const {
 // -- statement ------------------------------------------------------------------------
 
 statement::guard::~guard() {
-  if (s_ && s_->stmt_)
+  if (s_ && s_->stmt_) {
     sqlite3_reset(s_->stmt_);
+    s_->end_write();
+  }
 }
 
 statement::~statement() {
+  end_write();
   sqlite3_finalize(stmt_);
+}
+
+void statement::end_write() noexcept {
+  if (writing_) {
+    writing_ = false;
+    db_->end_write();
+  }
 }
 
 void statement::prepare() {
@@ -179,6 +222,7 @@ statement::guard statement::use() {
   if (!stmt_)
     prepare();
   sqlite3_reset(stmt_);
+  end_write();
   sqlite3_clear_bindings(stmt_);
   return guard{*this};
 }
@@ -213,9 +257,16 @@ statement& statement::bind(int index, const std::optional<std::int64_t>& value) 
 }
 
 bool statement::step() {
+  // A write outside a transaction is a transaction of its own: it takes the write gate
+  // for as long as it runs (until done, failed or reset).
+  if (!writing_ && db_->autocommit() && !sqlite3_stmt_readonly(stmt_)) {
+    db_->begin_write(sql_head(sql_));
+    writing_ = true;
+  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW)
     return true;
+  end_write();
   if (rc == SQLITE_DONE)
     return false;
   db_->fail(rc, sql_head(sql_));
@@ -258,18 +309,36 @@ std::optional<std::int64_t> statement::column_nullable_int64(int index) const {
 // -- transaction ----------------------------------------------------------------------
 
 transaction::transaction(database& db, kind k) : db_(db), nested_(!db.autocommit()) {
-  if (nested_)
+  if (nested_) {
     db_.exec("SAVEPOINT fw_nested");
-  else
-    db_.exec(k == kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+  } else if (k == kind::immediate) {
+    db_.begin_write("BEGIN IMMEDIATE");
+    writing_ = true;
+    try {
+      db_.exec("BEGIN IMMEDIATE");
+    } catch (...) {
+      end();
+      throw;
+    }
+  } else {
+    db_.exec("BEGIN DEFERRED");
+  }
   open_ = true;
 }
 
 transaction::~transaction() {
-  if (!open_ || db_.autocommit())
-    return;
-  // Best effort; an error here leaves the enclosing transaction to roll back.
-  sqlite3_exec(db_.handle(), undo_sql(), nullptr, nullptr, nullptr);
+  if (open_ && !db_.autocommit()) {
+    // Best effort; an error here leaves the enclosing transaction to roll back.
+    sqlite3_exec(db_.handle(), undo_sql(), nullptr, nullptr, nullptr);
+  }
+  end();
+}
+
+void transaction::end() noexcept {
+  if (writing_) {
+    writing_ = false;
+    db_.end_write();
+  }
 }
 
 const char* transaction::undo_sql() const {
@@ -279,6 +348,7 @@ const char* transaction::undo_sql() const {
 void transaction::commit() {
   db_.exec(nested_ ? "RELEASE fw_nested" : "COMMIT");
   open_ = false;
+  end();
 }
 
 void transaction::rollback() {
@@ -286,6 +356,7 @@ void transaction::rollback() {
   // An I/O error or a full disk may have rolled the whole transaction back already.
   if (!db_.autocommit())
     db_.exec(undo_sql());
+  end();
 }
 
 } // namespace fw::sqlite

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,8 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace fw::sqlite {
+
+class file_coordinator;
 
 /// A UNIQUE / PRIMARY KEY / NOT NULL / ... constraint failed. `extended_code()` is e.g.
 /// SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY; what() names the column
@@ -67,9 +70,21 @@ public:
   /// operation failed.
   [[noreturn]] void fail(int rc, std::string_view what) const;
 
+  /// The write gate: every connection of this process to the same file takes it before
+  /// it writes (a write transaction, or a writing statement outside one) and gives it
+  /// back when the write ends. SQLite lets one writer in at a time anyway; waiting here
+  /// wakes the next writer the moment the previous one commits, where SQLite's busy
+  /// handler can only poll. Other processes still meet the busy handler. Waits up to the
+  /// busy timeout, then throws as SQLITE_BUSY would. Counted: nested calls are free.
+  void begin_write(std::string_view what);
+  void end_write() noexcept;
+
 private:
   sqlite3* db_ = nullptr;
   std::chrono::steady_clock::time_point busy_since_; // of the current wait for a lock
+  std::shared_ptr<file_coordinator> file_;           // shared with the file's connections
+  int writes_open_ = 0;                              // begin_write() calls not yet ended
+  int wal_pages_ = 0; // the WAL's size after this connection's last commit
 };
 
 /// A prepared statement, prepared on first use and then reused (reset and bindings
@@ -143,10 +158,12 @@ public:
 private:
   void prepare();
   void check_bind(int rc);
+  void end_write() noexcept; // of a writing statement run outside a transaction
 
   database* db_;
   std::string_view sql_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool writing_ = false; // holds the database's write gate (see database::begin_write)
 };
 
 /// BEGIN (IMMEDIATE by default, which takes the write lock up front and waits for it
@@ -170,9 +187,12 @@ public:
 private:
   const char* undo_sql() const; // what rolls back this transaction or savepoint
 
+  void end() noexcept; // closes the transaction's hold on the write gate
+
   database& db_;
   bool open_ = false;
   bool nested_ = false;
+  bool writing_ = false; // an outermost IMMEDIATE transaction holds the write gate
 };
 
 } // namespace fw::sqlite
