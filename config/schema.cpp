@@ -131,6 +131,7 @@ std::vector<key_spec> make_schema() {
     row("node", "name", &s::node, &node_settings::name),
     row("node", "roles", &s::node, &node_settings::roles),
     row("node", "scheduler_threads", &s::node, &node_settings::scheduler_threads),
+    row("node", "scheduler_policy", &s::node, &node_settings::scheduler_policy),
     row("node", "max_restarts", &s::node, &node_settings::max_restarts),
     row("node", "restart_window", &s::node, &node_settings::restart_window),
     row("node", "restart_backoff", &s::node, &node_settings::restart_backoff),

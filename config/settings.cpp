@@ -219,6 +219,10 @@ std::optional<std::string> settings::validate() const {
                "sla-watchdog, gateway)";
   if (node.roles.empty())
     return "node.roles: at least one role is required";
+  if (node.scheduler_policy != "auto" && node.scheduler_policy != "sharing"
+      && node.scheduler_policy != "stealing")
+    return "node.scheduler_policy: expected auto, sharing or stealing, got '"
+           + node.scheduler_policy + "'";
   if (node.max_restarts == 0)
     return "node.max_restarts: must be at least 1";
   if (node.restart_window.count() <= 0)

@@ -27,6 +27,9 @@ struct node_settings {
   std::string name;                      // "node" label on metrics; default: host name
   std::vector<std::string> roles = all_roles();
   unsigned scheduler_threads = 0;        // CAF worker threads; 0 = one per core
+  // CAF's scheduler: "sharing" (one queue, idle workers sleep until work arrives),
+  // "stealing" (a queue per worker, idle workers poll), "auto" (sharing up to 4 threads)
+  std::string scheduler_policy = "auto";
   unsigned max_restarts = 5;             // crashes of one role tolerated per window...
   duration restart_window{std::chrono::seconds{60}}; // ...before the node gives up
   duration restart_backoff{std::chrono::milliseconds{100}}; // first restart delay, doubled

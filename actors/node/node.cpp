@@ -64,10 +64,19 @@ private:
   std::thread thread_;
 };
 
+/// "auto": one shared queue while it is uncontended, stealing for many threads.
+bool sharing_scheduler(const node_settings& node) {
+  if (node.scheduler_policy == "auto")
+    return node.scheduler_threads <= 4;
+  return node.scheduler_policy == "sharing";
+}
+
 struct node_system_config : caf::actor_system_config {
   explicit node_system_config(const settings& cfg) {
     announce_types(*this);
     set("scheduler.max-threads", static_cast<size_t>(cfg.node.scheduler_threads));
+    set("scheduler.policy", sharing_scheduler(cfg.node) ? caf::atom("sharing")
+                                                        : caf::atom("stealing"));
     set("logger.verbosity", caf::atom("quiet"));
     if (cfg.cluster.enabled()) {
       // Peers exchange heartbeats; one silent for connection_timeout is dropped, so a

@@ -59,9 +59,11 @@ TEST_F(config_test, yaml_values_are_applied) {
 TEST_F(config_test, environment_overrides_yaml) {
   auto r = load_yaml("gateway:\n  port: 9090\n",
                      {"FW_GATEWAY_PORT=9191", "FW_STORAGE_URL=postgresql://u:pw@db:5432/fw",
-                      "FW_NODE_ROLES=notifier,alert-evaluator", "PATH=/usr/bin"});
+                      "FW_NODE_ROLES=notifier,alert-evaluator", "FW_NODE_SCHEDULER_POLICY=stealing",
+                      "PATH=/usr/bin"});
   ASSERT_TRUE(r.value) << r.error;
   EXPECT_EQ(r.value->gateway.port, 9191);
+  EXPECT_EQ(r.value->node.scheduler_policy, "stealing");
   EXPECT_EQ(r.value->storage.url, "postgresql://u:pw@db:5432/fw");
   EXPECT_EQ(r.value->node.roles, (std::vector<std::string>{"notifier", "alert-evaluator"}));
 }
@@ -114,6 +116,7 @@ TEST_F(config_test, errors_name_the_key) {
     {"storage:\n  url: mysql://x\n", {}, "storage.url:"},
     {"node:\n  roles: [gateway, pilot]\n", {}, "node.roles: unknown role 'pilot'"},
     {"log:\n  level: loud\n", {}, "log.level:"},
+    {"node:\n  scheduler_policy: fair\n", {}, "node.scheduler_policy: expected auto, sharing"},
     {"", {"FW_GATEWAY_PROT=1"}, "FW_GATEWAY_PROT: unknown configuration variable"},
     {"", {"FW_GATEWAY_PORT=0"}, "FW_GATEWAY_PORT (gateway.port): expected an integer"},
   };
