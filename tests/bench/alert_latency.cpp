@@ -66,6 +66,7 @@ struct options {
   int flights = 5;
   int rounds = 1;
   std::string interval = "5s";
+  std::string baseline_bin; // another build, run alternately with this one
 };
 
 /// Flights endpoints that replace the fake's own (same wire format, to_opensky_json), so
@@ -250,7 +251,7 @@ private:
 #undef FW_RD
 };
 
-stats run_once(const std::string& mode, const options& opt) {
+stats run_once(const std::string& mode, const options& opt, const std::string& binary) {
   fake_opensky opensky;
   fake_telegram telegram;
   opensky_script script;
@@ -278,7 +279,7 @@ stats run_once(const std::string& mode, const options& opt) {
   std::unique_ptr<fw::test::kafka_broker> kafka;
   std::unique_ptr<node_process> a, b, c;
   if (mode == "a") {
-    a = std::make_unique<node_process>(node_process::options{{}, common, true});
+    a = std::make_unique<node_process>(node_process::options{{}, common, true, 0, binary});
   } else {
     pg = std::make_unique<fw::test::postgres_server>();
     pg->start();
@@ -291,11 +292,11 @@ stats run_once(const std::string& mode, const options& opt) {
       return e;
     };
     a = std::make_unique<node_process>(node_process::options{
-      {"--roles", "gateway,user-manager,data-collector"}, env("node-a"), true});
+      {"--roles", "gateway,user-manager,data-collector"}, env("node-a"), true, 0, binary});
     b = std::make_unique<node_process>(
-      node_process::options{{"--roles", "alert-evaluator"}, env("node-b"), false});
-    c = std::make_unique<node_process>(
-      node_process::options{{"--roles", "notifier,user-manager"}, env("node-c"), false});
+      node_process::options{{"--roles", "alert-evaluator"}, env("node-b"), false, 0, binary});
+    c = std::make_unique<node_process>(node_process::options{
+      {"--roles", "notifier,user-manager"}, env("node-c"), false, 0, binary});
     for (auto* n : {b.get(), c.get()})
       must(n->process().wait_for_output("storage: ready", 15s),
            "node did not start:\n" + n->process().output());
@@ -422,14 +423,19 @@ int main(int argc, char** argv) {
       opt.rounds = std::stoi(v);
     else if (k == "--interval")
       opt.interval = v;
+    else if (k == "--baseline-bin")
+      opt.baseline_bin = v;
     else {
       std::cerr << "usage: alert_latency [--mode a|b|both] [--users N] [--flights K] "
-                   "[--rounds R] [--interval 5s]\n";
+                   "[--rounds R] [--interval 5s] [--baseline-bin PATH]\n";
       return 2;
     }
   }
   std::printf("# users %d, flights per airport %d, collector.interval %s, rounds %d\n",
               opt.users, opt.flights, opt.interval.c_str(), opt.rounds);
+  if (!opt.baseline_bin.empty())
+    std::printf("# baseline: %s, its rounds alternate with this build's\n",
+                opt.baseline_bin.c_str());
   std::printf("| setup | alerts | p50 ms | p95 ms | p99 ms | max ms | first reply to last "
               "message ms |\n|---|---:|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
@@ -440,32 +446,40 @@ int main(int argc, char** argv) {
     modes = {opt.mode};
   int rc = 0;
   std::vector<std::pair<std::string, stats>> stage_rounds;
+  // With a baseline, each round runs the baseline, then this build.
+  std::vector<std::pair<std::string, std::string>> builds{{"", ""}};
+  if (!opt.baseline_bin.empty())
+    builds.insert(builds.begin(), {"baseline, ", opt.baseline_bin});
   for (const auto& mode : modes) {
-    stats all;
-    for (int r = 0; r < opt.rounds; ++r) {
-      try {
-        auto s = run_once(mode, opt);
-        const std::string label = (mode == "a" ? "(a) one node" : "(b) 3 processes, Kafka")
-                                  + std::string{", round "} + std::to_string(r + 1);
-        report(label, s);
-        stage_rounds.emplace_back(label, s);
-        all.ms.insert(all.ms.end(), s.ms.begin(), s.ms.end());
-        for (auto [to, from] : {std::pair{&all.collect_ms, &s.collect_ms},
-                                {&all.evaluate_ms, &s.evaluate_ms},
-                                {&all.notify_ms, &s.notify_ms}})
-          to->insert(to->end(), from->begin(), from->end());
-        all.cycle_ms = std::max(all.cycle_ms, s.cycle_ms);
-        if (static_cast<int>(s.ms.size()) != opt.users)
+    const std::string setup = mode == "a" ? "(a) one node" : "(b) 3 processes, Kafka";
+    std::vector<stats> all(builds.size());
+    for (int r = 0; r < opt.rounds; ++r)
+      for (std::size_t v = 0; v < builds.size(); ++v) {
+        const auto& [prefix, binary] = builds[v];
+        try {
+          auto s = run_once(mode, opt, binary);
+          const auto label = setup + ", " + prefix + "round " + std::to_string(r + 1);
+          report(label, s);
+          stage_rounds.emplace_back(label, s);
+          all[v].ms.insert(all[v].ms.end(), s.ms.begin(), s.ms.end());
+          for (auto [to, from] : {std::pair{&all[v].collect_ms, &s.collect_ms},
+                                  {&all[v].evaluate_ms, &s.evaluate_ms},
+                                  {&all[v].notify_ms, &s.notify_ms}})
+            to->insert(to->end(), from->begin(), from->end());
+          all[v].cycle_ms = std::max(all[v].cycle_ms, s.cycle_ms);
+          if (static_cast<int>(s.ms.size()) != opt.users)
+            rc = 1;
+        } catch (const std::exception& e) {
+          std::cerr << "mode " << mode << " failed: " << e.what() << "\n";
           rc = 1;
-      } catch (const std::exception& e) {
-        std::cerr << "mode " << mode << " failed: " << e.what() << "\n";
-        rc = 1;
+        }
       }
-    }
-    if (opt.rounds > 1) {
-      report(mode == "a" ? "(a) all rounds" : "(b) all rounds", all);
-      stage_rounds.emplace_back(mode == "a" ? "(a) all rounds" : "(b) all rounds", all);
-    }
+    if (opt.rounds > 1)
+      for (std::size_t v = 0; v < builds.size(); ++v) {
+        const auto label = setup + ", " + builds[v].first + "all rounds";
+        report(label, all[v]);
+        stage_rounds.emplace_back(label, all[v]);
+      }
   }
   // After the table, so that it stays one piece.
   for (const auto& [label, s] : stage_rounds)

@@ -10,7 +10,7 @@ std::string flightwatch_binary() {
 
 node_process::node_process(options opts) : port_(opts.port ? opts.port : free_port()) {
   child_process::options o;
-  o.argv.push_back(flightwatch_binary());
+  o.argv.push_back(opts.binary.empty() ? flightwatch_binary() : opts.binary);
   for (auto& a : opts.args)
     o.argv.push_back(a);
   o.env = {{"FW_GATEWAY_PORT", std::to_string(port_)},

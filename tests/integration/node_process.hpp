@@ -19,6 +19,7 @@ public:
     std::vector<std::pair<std::string, std::string>> env;           // FW_* overrides
     bool wait_ready = true;                                         // wait for /health 200
     std::uint16_t port = 0;                                         // gateway; 0: a free one
+    std::string binary = {};  // another flightwatch build (benchmarks); empty: the one under test
   };
 
   explicit node_process(options opts);
