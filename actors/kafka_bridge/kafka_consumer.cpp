@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -21,7 +22,12 @@ struct kafka_consumer::shared {
   consumer_hooks hooks;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> done{false};
-  rd_kafka_t* rk = nullptr; // used by the poll thread only (callbacks run on it too)
+  rd_kafka_t* rk = nullptr; // the poll thread's (callbacks run on it), and the lag thread's
+
+  // The lag thread: until lag_stop, refreshes the lag gauge every lag_interval.
+  std::mutex lag_m;
+  std::condition_variable lag_wake;
+  bool lag_stop = false;
 
   std::mutex mtx; // guards the tracker
   offset_tracker tracker;
@@ -102,7 +108,10 @@ struct kafka_consumer::shared {
     paused = std::move(wanted);
   }
 
-  /// Records in the assigned partitions past the group's committed offsets.
+  /// Records in the assigned partitions past the group's committed offsets. Asks the
+  /// broker and waits for its answers (tens of milliseconds while a fetch is held), so
+  /// it runs on its own thread, not the poll thread (librdkafka handles are
+  /// thread-safe).
   void update_lag() {
     if (!opts.lag)
       return;
@@ -310,15 +319,22 @@ void close_consumer(const std::shared_ptr<kafka_consumer::shared>& s) {
 // Records handed over per wake-up of the owner, at most.
 constexpr int batch_limit = 256;
 
+void lag_loop(kafka_consumer::shared& s) {
+  std::unique_lock lock{s.lag_m};
+  while (!s.lag_wake.wait_for(lock, s.opts.lag_interval, [&] { return s.lag_stop; })) {
+    lock.unlock();
+    s.update_lag();
+    lock.lock();
+  }
+}
+
 void poll_loop(std::shared_ptr<kafka_consumer::shared> s) {
-  auto next_lag = clock_type::now() + s->opts.lag_interval;
+  std::thread lag_thread;
+  if (s->opts.lag)
+    lag_thread = std::thread{[&s] { lag_loop(*s); }};
   while (!s->stop_requested.load()) {
     s->apply_pauses();
     s->commit();
-    if (clock_type::now() >= next_lag) {
-      s->update_lag();
-      next_lag = clock_type::now() + s->opts.lag_interval;
-    }
     bool added = false;
     auto* msg = rd_kafka_consumer_poll(s->rk, 100);
     for (int n = 0; msg; ++n) {
@@ -330,6 +346,14 @@ void poll_loop(std::shared_ptr<kafka_consumer::shared> s) {
     }
     if (added && s->hooks.records)
       s->hooks.records();
+  }
+  if (lag_thread.joinable()) {
+    {
+      std::lock_guard lock{s->lag_m};
+      s->lag_stop = true;
+    }
+    s->lag_wake.notify_one();
+    lag_thread.join(); // before close_consumer destroys the handle
   }
   close_consumer(s);
 }
