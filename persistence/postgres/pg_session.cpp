@@ -232,6 +232,16 @@ public:
     }
   }
 
+  /// atomic() for an `f` that issues a single statement, which is atomic by itself: no
+  /// transaction of its own (two round trips fewer) unless one is open.
+  template <class F>
+  auto atomic_statement(pqxx::connection& c, F&& f) {
+    if (tx_)
+      return atomic(c, std::forward<F>(f));
+    pqxx::nontransaction tx{c};
+    return f(static_cast<pqxx::transaction_base&>(tx));
+  }
+
   /// store_session::transaction(): every exec() and atomic() call `body` makes runs in
   /// one server transaction, committed when it returns true.
   void transaction(const std::function<bool()>& body) {
@@ -994,27 +1004,30 @@ constexpr std::string_view stmt_alert_processed = "fw_alert_processed";
 constexpr std::string_view sql_alert_processed =
     "SELECT output FROM processed_events WHERE event_id = $1";
 
-// No row inserted means the event was processed before. A concurrent insert of the same
-// event waits for the other transaction and then inserts nothing.
-constexpr std::string_view stmt_alert_mark_processed = "fw_alert_mark_processed";
-constexpr std::string_view sql_alert_mark_processed = R"sql(
-INSERT INTO processed_events (event_id, output, processed_at_ms)
-VALUES ($1, $2, $3)
-ON CONFLICT (event_id) DO NOTHING)sql";
-
-constexpr std::string_view stmt_alert_upsert = "fw_alert_upsert";
-constexpr std::string_view sql_alert_upsert = R"sql(
-INSERT INTO alert_states (user_email, airport_code, condition, threshold, flight_count,
-  since_ms, last_notified_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (user_email, airport_code)
-DO UPDATE SET condition = EXCLUDED.condition, threshold = EXCLUDED.threshold,
-  flight_count = EXCLUDED.flight_count, since_ms = EXCLUDED.since_ms,
-  last_notified_ms = EXCLUDED.last_notified_ms)sql";
-
-constexpr std::string_view stmt_alert_delete = "fw_alert_delete";
-constexpr std::string_view sql_alert_delete =
-    "DELETE FROM alert_states WHERE user_email = $1 AND airport_code = $2";
+// One statement, so one round trip and atomic by itself: marks the event processed and,
+// only if that inserted the mark, stores the next state ($11 true) or deletes the state.
+// No mark inserted (0 returned) means the event was processed before; a concurrent
+// insert of the same event waits for the other transaction and then inserts nothing.
+constexpr std::string_view stmt_alert_record = "fw_alert_record";
+constexpr std::string_view sql_alert_record = R"sql(
+WITH mark AS (
+  INSERT INTO processed_events (event_id, output, processed_at_ms)
+  VALUES ($1, $2, $3)
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING 1),
+kept AS (
+  INSERT INTO alert_states (user_email, airport_code, condition, threshold, flight_count,
+    since_ms, last_notified_ms)
+  SELECT $4::text, $5::text, $6::text, $7::bigint, $8::bigint, $9::bigint, $10::bigint
+  FROM mark WHERE $11::boolean
+  ON CONFLICT (user_email, airport_code)
+  DO UPDATE SET condition = EXCLUDED.condition, threshold = EXCLUDED.threshold,
+    flight_count = EXCLUDED.flight_count, since_ms = EXCLUDED.since_ms,
+    last_notified_ms = EXCLUDED.last_notified_ms),
+dropped AS (
+  DELETE FROM alert_states WHERE user_email = $4 AND airport_code = $5
+    AND NOT $11::boolean AND EXISTS (SELECT 1 FROM mark))
+SELECT count(*) FROM mark)sql";
 
 constexpr std::string_view stmt_alert_purge = "fw_alert_purge";
 constexpr std::string_view sql_alert_purge =
@@ -1025,9 +1038,7 @@ public:
   explicit pg_alert_store(pg_connection& db) : db_(db) {
     db_.prepare(stmt_alert_find, sql_alert_find);
     db_.prepare(stmt_alert_processed, sql_alert_processed);
-    db_.prepare(stmt_alert_mark_processed, sql_alert_mark_processed);
-    db_.prepare(stmt_alert_upsert, sql_alert_upsert);
-    db_.prepare(stmt_alert_delete, sql_alert_delete);
+    db_.prepare(stmt_alert_record, sql_alert_record);
     db_.prepare(stmt_alert_purge, sql_alert_purge);
   }
 
@@ -1063,18 +1074,14 @@ public:
   bool record(const std::string& event_id, const std::string& user_email,
               const std::string& airport_code, const std::optional<state>& next,
               const std::string& output, std::int64_t now_ms) override {
+    const auto kept = next.value_or(state{}); // unused when there is no next state
     return db_.call("alerts.record", [&](pqxx::connection& c) {
-      return db_.atomic(c, [&](pqxx::transaction_base& tx) {
-        auto r = tx.exec_prepared(std::string{stmt_alert_mark_processed}, event_id, output, now_ms);
-        if (r.affected_rows() == 0)
-          return false; // processed before: nothing was written
-        if (next)
-          tx.exec_prepared(std::string{stmt_alert_upsert}, user_email, airport_code,
-                           next->condition, next->threshold, next->flight_count, next->since_ms,
-                           next->last_notified_ms);
-        else
-          tx.exec_prepared(std::string{stmt_alert_delete}, user_email, airport_code);
-        return true;
+      return db_.atomic_statement(c, [&](pqxx::transaction_base& tx) {
+        auto r = tx.exec_prepared(std::string{stmt_alert_record}, event_id, output, now_ms,
+                                  user_email, airport_code, kept.condition, kept.threshold,
+                                  kept.flight_count, kept.since_ms, kept.last_notified_ms,
+                                  next.has_value());
+        return r[0][0].as<std::int64_t>() == 1; // 0: processed before, nothing written
       });
     });
   }
