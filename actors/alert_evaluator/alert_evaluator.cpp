@@ -51,13 +51,13 @@ std::int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-/// Evaluates the event once (in one db_task: check, evaluate, record) and yields the
-/// notice to publish as JSON ("" for none) — the stored one for a redelivered event.
+/// Evaluates the event once (in one db_task: read the state, evaluate, record) and
+/// yields the notice to publish as JSON ("" for none) — the stored one for a redelivered
+/// event. Whether the event was processed before is learnt from record(), which then
+/// writes nothing: a new event (the common case) costs no separate look-up.
 std::string evaluate_once(store_session& s, const traffic_event& ev,
                           std::chrono::milliseconds repeat_interval) {
   auto& alerts = s.alerts();
-  if (auto done = alerts.processed(ev.event_id))
-    return *done;
   const auto now = unix_ms();
   auto out = alert_evaluator::evaluate(ev, alerts.find(ev.user_email, ev.airport_code), now,
                                        repeat_interval);
