@@ -12,6 +12,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
 #include "persistence/db_call.hpp"
+#include "persistence/worker_choice.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
@@ -37,6 +38,11 @@ struct notifier_state {
   static constexpr const char* name = "notifier";
   node_context_ptr ctx;
   std::vector<telegram_sender_actor> senders;
+  /// Sends given to each sender and not answered yet. A sender delivers one message at a
+  /// time and may wait long for one (a 429's retry_after, backoff after 5xx, a chat's
+  /// 1 s pace), so the next message goes to the sender with the fewest outstanding, not
+  /// blindly to the next in turn behind such a wait.
+  std::vector<worker_load> sender_loads;
   size_t next_sender = 0;
   std::string bot_username; // from getMe, for deep links
   /// Notifications being delivered, by event id, with the callbacks of copies of the same
@@ -96,16 +102,35 @@ void finish(self_pointer self, notification_store::record rec, std::string statu
     });
 }
 
+/// Hands a message to the sender with the fewest sends outstanding (ties in turn); the
+/// count drops when the sender answers, whatever the answer.
+template <class Timeout, class OnResult, class OnError>
+void send_with_least_busy(self_pointer self, Timeout timeout, std::int64_t chat_id,
+                          std::string html, OnResult on_result, OnError on_error) {
+  auto& st = self->state;
+  const auto i = choose_worker(st.sender_loads, false, st.next_sender++);
+  ++st.sender_loads[i].outstanding;
+  self->request(st.senders[i], timeout, send_atom::value, chat_id, std::move(html))
+    .then(
+      [self, i, on_result](delivery_result& r) mutable {
+        --self->state.sender_loads[i].outstanding;
+        on_result(r);
+      },
+      [self, i, on_error](caf::error& err) mutable {
+        --self->state.sender_loads[i].outstanding;
+        on_error(err);
+      });
+}
+
 /// Sends over Telegram to the user's chat; a chat that blocked the bot is marked inactive.
 void send_telegram(self_pointer self, notification_store::record rec, std::string html,
                    std::int64_t chat_id, done_fn done) {
   auto& st = self->state;
-  auto sender = st.senders[st.next_sender++ % st.senders.size()];
   const auto& tg = st.ctx->cfg.telegram;
   // Every attempt may take the API timeout plus a backoff of up to 30 s.
   const auto timeout = (tg.timeout + std::chrono::seconds{31}) * tg.max_attempts;
-  self->request(sender, timeout, send_atom::value, chat_id, std::move(html))
-    .then(
+  send_with_least_busy(
+      self, timeout, chat_id, std::move(html),
       [self, rec, chat_id, done](delivery_result& r) {
         if (r.status != "blocked") {
           finish(self, rec, r.status, r.attempts, r.error, done);
@@ -278,11 +303,9 @@ caf::result<void> link_chat(self_pointer self, const std::string& token, std::in
       } else {
         answer = "This account no longer exists.";
       }
-      auto& st = self->state;
-      auto sender = st.senders[st.next_sender++ % st.senders.size()];
-      self->request(sender, std::chrono::minutes{5}, send_atom::value, chat_id,
-                    html_escape(answer))
-        .then([](delivery_result&) {}, [](caf::error&) {});
+      send_with_least_busy(
+        self, std::chrono::minutes{5}, chat_id, html_escape(answer), [](delivery_result&) {},
+        [](caf::error&) {});
       rp.deliver(caf::unit);
     });
   return rp;
@@ -319,6 +342,7 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
       st.senders.push_back(spawn_telegram_sender(self->system(), st.ctx, limiter, api_duration));
       self->link_to(st.senders.back());
     }
+    st.sender_loads.assign(st.senders.size(), worker_load{});
     auto poller = spawn_update_poller(self->system(), st.ctx, self, st.stop_polling);
     self->link_to(poller);
     // A poll in progress is abandoned as soon as the role stops.

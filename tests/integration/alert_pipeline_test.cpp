@@ -190,6 +190,29 @@ TEST_F(alert_pipeline, telegram_429_and_500_are_retried_until_delivered) {
   EXPECT_EQ(h[0]["attempts"], 3); // waiting out the 429 is not a failed attempt
 }
 
+TEST_F(alert_pipeline, a_chat_waiting_out_a_429_does_not_hold_up_other_chats) {
+  busy_lirf(3);
+  telegram.rate_limit_next(1, 6); // Anna's message: "retry after 6 s"
+  start(true);
+  user_watching_lirf();
+  ASSERT_TRUE(fw::test::wait_until([&] { return telegram.calls().size() == 1u; }, 5s))
+    << node->process().output();
+  // Four more users, one after the other, each alerted while Anna's sender still waits:
+  // every message goes to a sender that is free, none queues behind the wait.
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 4; ++i) {
+    const std::int64_t other = chat + 1 + i;
+    user_watching("user" + std::to_string(i) + "@x.org", other, "LIRF", 2);
+    ASSERT_TRUE(
+      fw::test::wait_until([&] { return telegram.messages_to(other).size() == 1u; }, 3s))
+      << "user " << i << "'s alert waited behind the 429\n" << node->process().output();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_TRUE(telegram.messages_to(chat).empty()) << "Anna's retry came before its time";
+  ASSERT_TRUE(
+    fw::test::wait_until([&] { return telegram.messages_to(chat).size() == 1u; }, 10s));
+}
+
 TEST_F(alert_pipeline, a_chat_that_blocked_the_bot_is_not_used_again) {
   busy_lirf(3);
   telegram.block_chat(chat);
