@@ -5,15 +5,12 @@
 
 #include "actors/alert_evaluator/alert_evaluator.hpp"
 #include "actors/common/topic_broker.hpp"
-#include "messages/announce.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
-#include "persistence/storage_service.hpp"
+#include "tests/support/actor_test.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -27,13 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct config : caf::actor_system_config {
-  config() {
-    fw::announce_types(*this);
-    set("scheduler.max-threads", size_t{2});
-  }
-};
-
 struct notice_log {
   std::mutex mtx;
   std::vector<std::string> payloads; // as published on to-notifier
@@ -46,14 +36,7 @@ struct notice_log {
 
 struct alert_evaluator_actor_test : ::testing::Test {
   alert_evaluator_actor_test() {
-    auto ctx = std::make_shared<fw::node_context>();
-    ctx->cfg.node.name = "test-node";
-    ctx->cfg.storage.url = "sqlite://" + (dir.path() / "fw.db").string();
-    ctx->metrics = std::make_shared<fw::node_metrics>("test-node");
-    ctx->directory = std::make_shared<fw::role_directory>();
-    context = ctx;
-    ctx->directory->put("storage", fw::spawn_storage(sys, context));
-    ctx->directory->put("topics", fw::spawn_topic_broker(sys, context));
+    context->directory->put("topics", fw::spawn_topic_broker(sys, context));
     evaluator = fw::spawn_alert_evaluator(sys, context);
     auto log = notices;
     subscriber = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
@@ -62,17 +45,15 @@ struct alert_evaluator_actor_test : ::testing::Test {
         log->payloads.push_back(payload);
       }};
     });
-    self->request(caf::actor_cast<fw::topic_broker_actor>(ctx->directory->get("topics")), 5s,
+    self->request(caf::actor_cast<fw::topic_broker_actor>(context->directory->get("topics")), 5s,
                   fw::subscribe_atom::value, std::string{fw::topic_to_notifier}, subscriber)
       .receive([] {}, [](caf::error& e) { FAIL() << caf::to_string(e); });
   }
 
   ~alert_evaluator_actor_test() override {
     caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
-    for (const auto& [name, handle] : context->directory->all())
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
-    context->directory->clear();
+    fw::test::stop_directory(context);
   }
 
   /// Hands `ev` to the evaluator as the topics service does; true once it acknowledged.
@@ -103,10 +84,10 @@ struct alert_evaluator_actor_test : ::testing::Test {
   }
 
   fw::test::temp_dir dir{"fw-eval-actor"};
-  config cfg;
+  fw::test::actor_test_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  fw::node_context_ptr context;
+  fw::node_context_ptr context = fw::test::sqlite_test_context(sys, dir.path() / "fw.db");
   caf::actor evaluator;
   std::shared_ptr<notice_log> notices = std::make_shared<notice_log>();
   caf::actor subscriber;

@@ -6,17 +6,14 @@
 #include "actors/common/topic_broker.hpp"
 #include "actors/data_collector/data_collector.hpp"
 #include "actors/user_manager/user_manager.hpp"
-#include "messages/announce.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
-#include "persistence/storage_service.hpp"
 #include "tests/fakes/fake_opensky.hpp"
+#include "tests/support/actor_test.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -29,13 +26,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-struct config : caf::actor_system_config {
-  config() {
-    fw::announce_types(*this);
-    set("scheduler.max-threads", size_t{2});
-  }
-};
 
 std::int64_t unix_now() {
   using namespace std::chrono;
@@ -54,19 +44,15 @@ struct event_log {
 
 struct data_collector_actor_test : ::testing::Test {
   data_collector_actor_test() {
-    auto ctx = std::make_shared<fw::node_context>();
-    ctx->cfg.node.name = "test-node";
-    ctx->cfg.storage.url = "sqlite://" + (dir.path() / "fw.db").string();
-    ctx->cfg.opensky.base_url = opensky.url();
-    ctx->cfg.opensky.auth_url = opensky.token_url();
-    ctx->cfg.collector.interval = std::chrono::hours{1};
-    ctx->metrics = std::make_shared<fw::node_metrics>("test-node");
-    ctx->directory = std::make_shared<fw::role_directory>();
-    context = ctx;
-    ctx->directory->put("storage", fw::spawn_storage(sys, context));
-    ctx->directory->put("topics", fw::spawn_topic_broker(sys, context));
-    ctx->directory->put("user-manager", fw::spawn_user_manager(sys, context));
-    ctx->directory->put("data-collector", fw::spawn_data_collector(sys, context));
+    context = fw::test::sqlite_test_context(sys, dir.path() / "fw.db", [&](fw::settings& s) {
+      s.opensky.base_url = opensky.url();
+      s.opensky.auth_url = opensky.token_url();
+      s.collector.interval = std::chrono::hours{1};
+    });
+    auto& directory = *context->directory;
+    directory.put("topics", fw::spawn_topic_broker(sys, context));
+    directory.put("user-manager", fw::spawn_user_manager(sys, context));
+    directory.put("data-collector", fw::spawn_data_collector(sys, context));
     auto log = events;
     subscriber = sys.spawn([log](caf::event_based_actor*) -> caf::behavior {
       return {[log](fw::topic_event_atom, const std::string& topic, const std::string& payload) {
@@ -75,16 +61,14 @@ struct data_collector_actor_test : ::testing::Test {
         log->events.push_back(nlohmann::json::parse(payload).get<fw::traffic_event>());
       }};
     });
-    self->request(caf::actor_cast<fw::topic_broker_actor>(ctx->directory->get("topics")), 5s,
+    self->request(caf::actor_cast<fw::topic_broker_actor>(directory.get("topics")), 5s,
                   fw::subscribe_atom::value, std::string{fw::topic_to_alert_system}, subscriber)
       .receive([] {}, [](caf::error& e) { FAIL() << caf::to_string(e); });
   }
 
   ~data_collector_actor_test() override {
-    for (const auto& [name, handle] : context->directory->all())
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
-    context->directory->clear();
+    fw::test::stop_directory(context);
   }
 
   template <class Reply, class... Ts>
@@ -107,7 +91,7 @@ struct data_collector_actor_test : ::testing::Test {
 
   fw::test::temp_dir dir{"fw-dc-actor"};
   fw::test::fake_opensky opensky;
-  config cfg;
+  fw::test::actor_test_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   fw::node_context_ptr context;

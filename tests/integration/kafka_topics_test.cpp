@@ -9,9 +9,9 @@
 #include "actors/common/topic_broker.hpp"
 #include "actors/kafka_bridge/kafka_topics.hpp"
 #include "actors/kafka_bridge/offset_tracker.hpp"
-#include "messages/announce.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "tests/support/actor_test.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/net.hpp"
 
@@ -113,12 +113,7 @@ TEST(offset_tracker, revocation_forgets_and_returns_the_commit_and_ignores_late_
 
 // -- helpers -----------------------------------------------------------------------------
 
-struct config : caf::actor_system_config {
-  config() {
-    fw::announce_types(*this);
-    set("scheduler.max-threads", size_t{2});
-  }
-};
+using config = fw::test::actor_test_config;
 
 /// What a test subscriber saw and how it answers.
 struct journal {

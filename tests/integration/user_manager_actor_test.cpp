@@ -3,15 +3,12 @@
 // data-collector (here a stand-in that records it). Real storage service on SQLite.
 
 #include "actors/user_manager/user_manager.hpp"
-#include "messages/announce.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
-#include "persistence/storage_service.hpp"
+#include "tests/support/actor_test.hpp"
 #include "tests/support/net.hpp"
 #include "tests/support/temp_dir.hpp"
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -23,30 +20,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct config : caf::actor_system_config {
-  config() {
-    fw::announce_types(*this);
-    set("scheduler.max-threads", size_t{2});
-  }
-};
-
 struct user_manager_actor_test : ::testing::Test {
   user_manager_actor_test() {
-    auto ctx = std::make_shared<fw::node_context>();
-    ctx->cfg.node.name = "test-node";
-    ctx->cfg.storage.url = "sqlite://" + (dir.path() / "fw.db").string();
-    ctx->metrics = std::make_shared<fw::node_metrics>("test-node");
-    ctx->directory = std::make_shared<fw::role_directory>();
-    context = ctx;
-    ctx->directory->put("storage", fw::spawn_storage(sys, context));
     manager = caf::actor_cast<fw::user_manager_actor>(fw::spawn_user_manager(sys, context));
   }
 
   ~user_manager_actor_test() override {
-    for (const auto& [name, handle] : context->directory->all())
-      caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-    context->directory->clear();
+    fw::test::stop_directory(context);
   }
 
   /// Sends `xs...` to the user-manager and waits for the typed answer.
@@ -72,10 +53,10 @@ struct user_manager_actor_test : ::testing::Test {
   }
 
   fw::test::temp_dir dir{"fw-um-actor"};
-  config cfg;
+  fw::test::actor_test_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  fw::node_context_ptr context;
+  fw::node_context_ptr context = fw::test::sqlite_test_context(sys, dir.path() / "fw.db");
   fw::user_manager_actor manager;
 };
 

@@ -2,7 +2,7 @@
 // limit, ordered shutdown, and killing a child that will not stop.
 
 #include "actors/node/supervisor.hpp"
-#include "messages/announce.hpp"
+#include "tests/support/actor_test.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 
@@ -22,12 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct config : caf::actor_system_config {
-  config() {
-    fw::announce_types(*this);
-    set("scheduler.max-threads", size_t{2});
-  }
-};
+using config = fw::test::actor_test_config;
 
 /// Records what the test workers did, shared with the factories.
 struct journal {
