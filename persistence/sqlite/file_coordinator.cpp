@@ -62,7 +62,9 @@ file_coordinator::~file_coordinator() {
     checkpointer_.join();
 }
 
-void file_coordinator::request_checkpoint() {
+void file_coordinator::write_ended(int wal_pages) {
+  if (wal_pages < checkpoint_pages)
+    return;
   std::lock_guard lock{m_};
   due_ = true;
   if (!checkpointer_.joinable())

@@ -47,17 +47,20 @@ public:
     return gate_;
   }
 
-  /// Asks for a checkpoint on the checkpointer's own connection and thread, so that
-  /// copying the WAL back into the database file and syncing it delays no request.
-  /// SQLite reuses the WAL from its start only when a writer begins after everything in
-  /// it was copied back, which a checkpoint beside busy writers rarely achieves: once
-  /// the WAL has reached wal_limit_pages, the checkpointer copies the rest holding the
-  /// write gate, so the next writer restarts it and the WAL stays bounded.
-  void request_checkpoint();
-
-  static constexpr int wal_limit_pages = 4000; // 16 MB with 4 KiB pages
+  /// A write that left the WAL at `wal_pages` has ended (and released the gate). From
+  /// checkpoint_pages on, asks for a checkpoint on the checkpointer's own connection
+  /// and thread, so that copying the WAL back into the database file and syncing it
+  /// delays no request. SQLite reuses the WAL from its start only when a writer begins
+  /// after everything in it was copied back, which a checkpoint beside busy writers
+  /// rarely achieves: once the WAL has reached wal_limit_pages, the checkpointer copies
+  /// the rest holding the write gate, so the next writer restarts it and the WAL stays
+  /// bounded.
+  void write_ended(int wal_pages);
 
 private:
+  static constexpr int checkpoint_pages = 1000; // SQLite's default autocheckpoint
+  static constexpr int wal_limit_pages = 4000;  // 16 MB with 4 KiB pages
+
   void run_checkpoints();
 
   const std::string path_;

@@ -65,10 +65,8 @@ int retry_while_busy(void* started, int count) {
 
 /// SQLite's automatic checkpoint runs inside the COMMIT that fills the WAL: it would
 /// hold the write gate, and the request, while 1000 pages are copied back into the
-/// database file and synced. This WAL hook only notes the size; end_write() hands the
-/// checkpoint to the file's background checkpointer.
-constexpr int checkpoint_pages = 1000; // SQLite's default autocheckpoint
-
+/// database file and synced. This WAL hook only notes the size; end_write() hands it to
+/// the file's coordinator, whose background thread checkpoints.
 int note_wal_size(void* pages, sqlite3*, const char*, int wal_pages) {
   *static_cast<int*>(pages) = wal_pages;
   return SQLITE_OK;
@@ -170,8 +168,7 @@ void database::end_write() noexcept {
   if (writes_open_ == 0 || --writes_open_ > 0)
     return;
   file_->gate().unlock();
-  if (wal_pages_ >= checkpoint_pages)
-    file_->request_checkpoint();
+  file_->write_ended(wal_pages_);
   wal_pages_ = 0;
 }
 
