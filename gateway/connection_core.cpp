@@ -152,13 +152,14 @@ void server_core::enqueue_response(const std::shared_ptr<server_core>& core,
 }
 
 void server_core::drain_responses() {
-  std::vector<outgoing> batch;
+  // `draining` and `outbox` trade buffers, so neither reallocates once grown.
   {
     std::lock_guard<std::mutex> lk{outbox_mtx};
-    batch.swap(outbox);
+    draining.swap(outbox);
   }
-  for (auto& out : batch)
+  for (auto& out : draining)
     out.session->deliver_on_strand(out.seq, std::move(out.res));
+  draining.clear();
 }
 
 void session_base::notify_stop() {

@@ -354,7 +354,8 @@ void http_session<Stream>::send(response&& res, bool close_after) {
   res_ = std::move(res);
   phase_ = phase::writing;
   set_deadline(clock_type::now() + core_->limits.request_timeout);
-  http::async_write(stream_, res_, [self = self()](error_code ec, std::size_t) {
+  serializer_.emplace(res_);
+  http::async_write(stream_, *serializer_, [self = self()](error_code ec, std::size_t) {
     self->on_write(ec);
   });
 }
@@ -369,6 +370,7 @@ void http_session<Stream>::on_write(error_code ec) {
   }
   write_access_log();
   const bool keep = res_.keep_alive();
+  serializer_.reset();
   res_ = response{};
   if (!keep) {
     graceful_close();

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
@@ -72,6 +73,7 @@ struct server_core {
   };
   std::mutex outbox_mtx;
   std::vector<outgoing> outbox;
+  std::vector<outgoing> draining; ///< only touched by drain_responses, on `io`
   /// Queues a response; posts the drain when the outbox was empty.
   static void enqueue_response(const std::shared_ptr<server_core>& core,
                                std::shared_ptr<session_base> s, std::uint64_t seq,
@@ -235,6 +237,8 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   response res_;
+  /// Serialises res_; kept in the session so a response costs no serializer allocation.
+  std::optional<http::response_serializer<http::string_body>> serializer_;
   clock_type::time_point deadline_ = clock_type::time_point::max();
   clock_type::time_point request_start_{};
   std::uint64_t seq_ = 0;

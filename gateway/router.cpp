@@ -84,6 +84,15 @@ void router::add(http::verb method, std::string pattern, std::string service,
 }
 
 void router::dispatch(request&& req, reply_fn done) const {
+  dispatch_to(std::move(req), std::move(done));
+}
+
+void router::dispatch(request&& req, responder done) const {
+  dispatch_to(std::move(req), std::move(done));
+}
+
+template <class Done>
+void router::dispatch_to(request&& req, Done&& done) const {
   auto started = std::chrono::steady_clock::now();
   auto target_view = req.target();
   std::string_view target{target_view.data(), target_view.size()};
@@ -121,7 +130,7 @@ void router::dispatch(request&& req, reply_fn done) const {
                                                     : std::string{req.method_string()};
   auto* m = match ? match->metrics : path_route ? path_route->metrics : unmatched_;
   m->begin();
-  reply_fn reply = [done = std::move(done), m, method, started](response res) mutable {
+  reply_fn reply = [done = std::forward<Done>(done), m, method, started](response res) mutable {
     m->end(method, res.result_int(), std::chrono::steady_clock::now() - started);
     done(std::move(res));
   };

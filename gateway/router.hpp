@@ -42,8 +42,13 @@ public:
 
   /// Routes `req` and completes it through `done` (404/405 when nothing matches).
   void dispatch(request&& req, reply_fn done) const;
+  /// The same for the server's responder, without wrapping it in a reply_fn first.
+  void dispatch(request&& req, responder done) const;
 
 private:
+  template <class Done>
+  void dispatch_to(request&& req, Done&& done) const;
+
   struct route {
     http::verb method;
     std::string pattern;

@@ -7,8 +7,11 @@
 #
 #   tests/bench/gateway_vs_bare.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-t WRK_THREADS]
 #                                  [-w WARMUP_SECONDS] [--bare-threads N] [--no-build]
+#                                  [--baseline-bin PATH]
 #
-# FW_* variables in the environment reach the node (e.g. FW_GATEWAY_IO_THREADS=2,
+# --baseline-bin runs another flightwatch build as a third server in every round
+# (bare, baseline, gateway), so a change is compared with the build before it under the
+# same noise. FW_* variables in the environment reach the node (e.g. FW_GATEWAY_IO_THREADS=2,
 # FW_NODE_SCHEDULER_THREADS=1); FLIGHTWATCH_BUILD_DIR picks the build directory.
 set -euo pipefail
 
@@ -21,9 +24,10 @@ wrk_threads=2
 warmup=2
 bare_threads=1
 build=1
+baseline_bin=""
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
     -w) warmup="$2"; shift 2 ;;
     --bare-threads) bare_threads="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --baseline-bin) baseline_bin="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "gateway_vs_bare.sh: unknown argument '$1'" >&2; usage 2 ;;
   esac
@@ -56,7 +61,7 @@ if [ "$build" = 1 ]; then
 fi
 node_bin="$build_dir/flightwatch"
 bare_bin="$build_dir/tests/bench/bare_beast_server"
-for bin in "$node_bin" "$bare_bin"; do
+for bin in "$node_bin" "$bare_bin" ${baseline_bin:+"$baseline_bin"}; do
   [ -x "$bin" ] || { echo "gateway_vs_bare.sh: $bin is missing (build first)" >&2; exit 1; }
 done
 
@@ -119,19 +124,34 @@ bare_port="$(free_port)"
 bare_pid=$!
 pids+=("$bare_pid")
 
-gw_port="$(free_port)"
-while [ "$gw_port" = "$bare_port" ]; do gw_port="$(free_port)"; done
-FW_GATEWAY_ACCESS_LOG=false FW_GATEWAY_PORT="$gw_port" FW_GATEWAY_HOST=127.0.0.1 \
-  FW_STORAGE_URL="sqlite://$tmp/fw.db" FW_LOG_LEVEL=warn \
-  "$node_bin" >"$tmp/gateway.log" 2>&1 &
-gw_pid=$!
-pids+=("$gw_pid")
+start_node() { # NAME BINARY -> sets node_port and node_pid
+  node_port="$(free_port)"
+  while [ "$node_port" = "$bare_port" ] || [ "$node_port" = "${gw_port:-}" ]; do
+    node_port="$(free_port)"
+  done
+  mkdir -p "$tmp/$1"
+  FW_GATEWAY_ACCESS_LOG=false FW_GATEWAY_PORT="$node_port" FW_GATEWAY_HOST=127.0.0.1 \
+    FW_STORAGE_URL="sqlite://$tmp/$1/fw.db" FW_LOG_LEVEL=warn \
+    "$2" >"$tmp/$1.log" 2>&1 &
+  node_pid=$!
+  pids+=("$node_pid")
+}
 
 path=/user-manager/ping
-bare_url="http://127.0.0.1:$bare_port$path"
+start_node gateway "$node_bin"
+gw_port="$node_port" gw_pid="$node_pid"
 gw_url="http://127.0.0.1:$gw_port$path"
+servers=(bare)
+if [ -n "$baseline_bin" ]; then
+  start_node baseline "$baseline_bin"
+  base_pid="$node_pid" base_url="http://127.0.0.1:$node_port$path"
+  servers+=(baseline)
+fi
+servers+=(gateway)
+bare_url="http://127.0.0.1:$bare_port$path"
 wait_ready "$bare_url" "$bare_pid" bare
 wait_ready "$gw_url" "$gw_pid" gateway
+[ -z "$baseline_bin" ] || wait_ready "$base_url" "$base_pid" baseline
 
 # -- measure ------------------------------------------------------------------------------
 clk_tck="$(getconf CLK_TCK)"
@@ -177,19 +197,25 @@ echo "# machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' 
 echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency, $rounds rounds" \
   "alternating, ${warmup}s warm-up each; bare server: $bare_threads io thread(s)"
 
+url_of() { case "$1" in bare) echo "$bare_url" ;; baseline) echo "$base_url" ;; *) echo "$gw_url" ;; esac; }
+pid_of() { case "$1" in bare) echo "$bare_pid" ;; baseline) echo "$base_pid" ;; *) echo "$gw_pid" ;; esac; }
+
 if [ "$warmup" -gt 0 ]; then
-  run warmup-bare "$bare_url" "$bare_pid" "$warmup" >/dev/null
-  run warmup-gateway "$gw_url" "$gw_pid" "$warmup" >/dev/null
+  for s in "${servers[@]}"; do
+    run "warmup-$s" "$(url_of "$s")" "$(pid_of "$s")" "$warmup" >/dev/null
+  done
 fi
 
 results="$tmp/results"
 : >"$results"
 for r in $(seq "$rounds"); do
-  echo "$r bare $(run bare "$bare_url" "$bare_pid" "$duration")" >>"$results"
-  echo "$r gateway $(run gateway "$gw_url" "$gw_pid" "$duration")" >>"$results"
+  for s in "${servers[@]}"; do
+    echo "$r $s $(run "$s" "$(url_of "$s")" "$(pid_of "$s")" "$duration")" >>"$results"
+  done
 done
 
-for pid in "$bare_pid" "$gw_pid"; do
+for s in "${servers[@]}"; do
+  pid="$(pid_of "$s")"
   kill -0 "$pid" 2>/dev/null || { echo "gateway_vs_bare.sh: a server died during the run" >&2; exit 1; }
 done
 
@@ -202,12 +228,16 @@ echo
 echo "| round | server | req/s | p50 ms | p99 ms | server CPU µs/req |"
 echo "|---|---|---:|---:|---:|---:|"
 awk '{ printf "| %s | %s | %d | %.2f | %.2f | %.1f |\n", $1, $2, $3, $4, $5, $6 }' "$results"
-for s in bare gateway; do
+for s in "${servers[@]}"; do
   printf '| median | %s | %s | %s | %s | %s |\n' "$s" "$(col "$s" 3 | median %d)" \
     "$(col "$s" 4 | median %.2f)" "$(col "$s" 5 | median %.2f)" "$(col "$s" 6 | median %.1f)"
 done
 echo
-awk -v g="$(col gateway 3 | median %.1f)" -v b="$(col bare 3 | median %.1f)" \
-  'BEGIN { printf "ratio gateway/bare (median req/s): %.2f\n", (b > 0 ? g / b : 0) }'
-paste <(col bare 3) <(col gateway 3) |
-  awk '{ printf "%s%.2f", (NR == 1 ? "per-round ratios: " : " "), ($1 > 0 ? $2 / $1 : 0) } END { print "" }'
+for s in "${servers[@]:1}"; do
+  name="$s"
+  [ "$s" = gateway ] || name="$s gateway"
+  awk -v n="$name" -v g="$(col "$s" 3 | median %.1f)" -v b="$(col bare 3 | median %.1f)" \
+    'BEGIN { printf "ratio %s/bare (median req/s): %.2f\n", n, (b > 0 ? g / b : 0) }'
+  paste <(col bare 3) <(col "$s" 3) |
+    awk '{ printf "%s%.2f", (NR == 1 ? "per-round ratios: " : " "), ($1 > 0 ? $2 / $1 : 0) } END { print "" }'
+done
