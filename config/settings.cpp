@@ -219,9 +219,9 @@ std::optional<std::string> settings::validate() const {
                "sla-watchdog, gateway)";
   if (node.roles.empty())
     return "node.roles: at least one role is required";
-  if (node.scheduler_policy != "auto" && node.scheduler_policy != "sharing"
-      && node.scheduler_policy != "stealing")
-    return "node.scheduler_policy: expected auto, sharing or stealing, got '"
+  if (node.scheduler_policy != "auto" && node.scheduler_policy != "affinity"
+      && node.scheduler_policy != "sharing" && node.scheduler_policy != "stealing")
+    return "node.scheduler_policy: expected auto, affinity, sharing or stealing, got '"
            + node.scheduler_policy + "'";
   if (node.max_restarts == 0)
     return "node.max_restarts: must be at least 1";

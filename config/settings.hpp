@@ -28,7 +28,9 @@ struct node_settings {
   std::vector<std::string> roles = all_roles();
   unsigned scheduler_threads = 0;        // CAF worker threads; 0 = one per core
   // CAF's scheduler: "sharing" (one queue, idle workers sleep until work arrives),
-  // "stealing" (a queue per worker, idle workers poll), "auto" (sharing up to 4 threads)
+  // "affinity" (sharing, and an actor woken by the running one runs next on the same
+  // thread), "stealing" (a queue per worker, idle workers poll), "auto" (affinity up
+  // to 4 threads, stealing above)
   std::string scheduler_policy = "auto";
   unsigned max_restarts = 5;             // crashes of one role tolerated per window...
   duration restart_window{std::chrono::seconds{60}}; // ...before the node gives up

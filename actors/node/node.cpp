@@ -1,5 +1,7 @@
 #include "actors/node/node.hpp"
 
+#include "actors/node/affinity_scheduler.hpp"
+
 #include "actors/common/log.hpp"
 #include "actors/common/node_context.hpp"
 #include "actors/node/roles.hpp"
@@ -12,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/scheduler/coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include <pthread.h>
@@ -19,6 +22,7 @@
 
 #include <cstdlib>
 #include <atomic>
+#include <string_view>
 #include <thread>
 
 namespace fw {
@@ -64,19 +68,25 @@ private:
   std::thread thread_;
 };
 
-/// "auto": one shared queue while it is uncontended, stealing for many threads.
-bool sharing_scheduler(const node_settings& node) {
+/// "auto": one shared queue (with each thread's next-job slot) while it is uncontended,
+/// stealing for many threads.
+std::string_view scheduler_policy(const node_settings& node) {
   if (node.scheduler_policy == "auto")
-    return node.scheduler_threads <= 4;
-  return node.scheduler_policy == "sharing";
+    return node.scheduler_threads <= 4 ? "affinity" : "stealing";
+  return node.scheduler_policy;
 }
 
 struct node_system_config : caf::actor_system_config {
   explicit node_system_config(const settings& cfg) {
     announce_types(*this);
     set("scheduler.max-threads", static_cast<size_t>(cfg.node.scheduler_threads));
-    set("scheduler.policy", sharing_scheduler(cfg.node) ? caf::atom("sharing")
-                                                        : caf::atom("stealing"));
+    const auto policy = scheduler_policy(cfg.node);
+    if (policy == "affinity") // a scheduler module loaded here replaces CAF's own
+      module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
+        return new caf::scheduler::coordinator<affinity_scheduling>(sys);
+      });
+    else
+      set("scheduler.policy", policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
     set("logger.verbosity", caf::atom("quiet"));
     if (cfg.cluster.enabled()) {
       // Peers exchange heartbeats; one silent for connection_timeout is dropped, so a

@@ -116,7 +116,7 @@ TEST_F(config_test, errors_name_the_key) {
     {"storage:\n  url: mysql://x\n", {}, "storage.url:"},
     {"node:\n  roles: [gateway, pilot]\n", {}, "node.roles: unknown role 'pilot'"},
     {"log:\n  level: loud\n", {}, "log.level:"},
-    {"node:\n  scheduler_policy: fair\n", {}, "node.scheduler_policy: expected auto, sharing"},
+    {"node:\n  scheduler_policy: fair\n", {}, "node.scheduler_policy: expected auto, affinity, sharing"},
     {"", {"FW_GATEWAY_PROT=1"}, "FW_GATEWAY_PROT: unknown configuration variable"},
     {"", {"FW_GATEWAY_PORT=0"}, "FW_GATEWAY_PORT (gateway.port): expected an integer"},
   };
