@@ -374,7 +374,7 @@ load_result load_settings(const config_sources& src) {
   if (s.node.name.empty())
     s.node.name = host_name();
   if (s.node.scheduler_threads == 0)
-    s.node.scheduler_threads = std::max(2u, std::thread::hardware_concurrency());
+    s.node.scheduler_threads = default_scheduler_threads(s, std::thread::hardware_concurrency());
   if (auto err = s.validate()) {
     result.error = *err;
     return result;
@@ -385,6 +385,16 @@ load_result load_settings(const config_sources& src) {
   }
   result.value = std::move(s);
   return result;
+}
+
+unsigned default_scheduler_threads(const settings& s, unsigned cores) {
+  cores = std::max(1u, cores); // hardware_concurrency() may not know (0)
+  const auto& roles = s.node.roles;
+  const bool gateway = std::find(roles.begin(), roles.end(), "gateway") != roles.end();
+  // On 2 cores a third busy thread made every gateway request hop between threads
+  // (docs/performance.md, "Scheduler policy").
+  const unsigned io = gateway ? s.gateway.io_threads : 0;
+  return cores > io ? cores - io : 1;
 }
 
 std::string to_yaml(const settings& s) {

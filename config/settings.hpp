@@ -26,7 +26,7 @@ inline const std::vector<std::string>& all_roles() {
 struct node_settings {
   std::string name;                      // "node" label on metrics; default: host name
   std::vector<std::string> roles = all_roles();
-  unsigned scheduler_threads = 0;        // CAF worker threads; 0 = one per core
+  unsigned scheduler_threads = 0;        // CAF worker threads; 0: default_scheduler_threads()
   // CAF's scheduler: "sharing" (one queue, idle workers sleep until work arrives),
   // "affinity" (sharing, and an actor woken by the running one runs next on the same
   // thread), "stealing" (a queue per worker, idle workers poll), "auto" (affinity up
@@ -181,6 +181,11 @@ struct load_result {
   std::string error;
 };
 load_result load_settings(const config_sources& src);
+
+/// What `node.scheduler_threads: 0` becomes on a machine with `cores` cores: one per
+/// core, less the gateway's HTTP I/O threads when the node serves HTTP (they are busy
+/// threads of their own), at least 1.
+unsigned default_scheduler_threads(const settings& s, unsigned cores);
 
 /// The effective settings as YAML, secrets masked.
 std::string to_yaml(const settings& s);

@@ -38,6 +38,21 @@ TEST_F(config_test, defaults_are_valid_and_single_node) {
   EXPECT_FALSE(r.value->node.name.empty());
 }
 
+// The gateway's I/O threads get cores of their own; the scheduler takes the rest.
+TEST(config_scheduler, default_threads_leave_the_gateway_its_io_threads) {
+  fw::settings s;
+  EXPECT_EQ(fw::default_scheduler_threads(s, 2), 1u);
+  EXPECT_EQ(fw::default_scheduler_threads(s, 8), 7u);
+  EXPECT_EQ(fw::default_scheduler_threads(s, 1), 1u);
+  EXPECT_EQ(fw::default_scheduler_threads(s, 0), 1u); // unknown core count
+  s.gateway.io_threads = 2;
+  EXPECT_EQ(fw::default_scheduler_threads(s, 2), 1u);
+  EXPECT_EQ(fw::default_scheduler_threads(s, 4), 2u);
+  s.node.roles = {"data-collector", "alert-evaluator"}; // no HTTP on this node
+  EXPECT_EQ(fw::default_scheduler_threads(s, 2), 2u);
+  EXPECT_EQ(fw::default_scheduler_threads(s, 8), 8u);
+}
+
 TEST_F(config_test, shipped_config_file_loads) {
   fw::config_sources src;
   src.file = std::string{FW_SOURCE_DIR} + "/config/flightwatch.yaml";
