@@ -157,9 +157,13 @@ void server_core::drain_responses() {
     std::lock_guard<std::mutex> lk{outbox_mtx};
     draining.swap(outbox);
   }
+  // Emptied even when a delivery throws, so nothing is handed over twice.
+  struct clear_after {
+    std::vector<outgoing>& batch;
+    ~clear_after() { batch.clear(); }
+  } guard{draining};
   for (auto& out : draining)
     out.session->deliver_on_strand(out.seq, std::move(out.res));
-  draining.clear();
 }
 
 void session_base::notify_stop() {
