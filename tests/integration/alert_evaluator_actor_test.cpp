@@ -34,8 +34,8 @@ struct notice_log {
   }
 };
 
-struct alert_evaluator_actor_test : ::testing::Test {
-  alert_evaluator_actor_test() {
+struct alert_evaluator_actor_test : ::testing::Test, fw::test::sqlite_actor_env {
+  alert_evaluator_actor_test() : sqlite_actor_env{"fw-eval-actor"} {
     context->directory->put("topics", fw::spawn_topic_broker(sys, context));
     evaluator = fw::spawn_alert_evaluator(sys, context);
     auto log = notices;
@@ -53,7 +53,6 @@ struct alert_evaluator_actor_test : ::testing::Test {
   ~alert_evaluator_actor_test() override {
     caf::anon_send_exit(evaluator, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
-    fw::test::stop_directory(context);
   }
 
   /// Hands `ev` to the evaluator as the topics service does; true once it acknowledged.
@@ -83,11 +82,6 @@ struct alert_evaluator_actor_test : ::testing::Test {
     return ev;
   }
 
-  fw::test::temp_dir dir{"fw-eval-actor"};
-  fw::test::actor_test_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  fw::node_context_ptr context = fw::test::sqlite_test_context(sys, dir.path() / "fw.db");
   caf::actor evaluator;
   std::shared_ptr<notice_log> notices = std::make_shared<notice_log>();
   caf::actor subscriber;

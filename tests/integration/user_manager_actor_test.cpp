@@ -20,14 +20,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct user_manager_actor_test : ::testing::Test {
-  user_manager_actor_test() {
+struct user_manager_actor_test : ::testing::Test, fw::test::sqlite_actor_env {
+  user_manager_actor_test() : sqlite_actor_env{"fw-um-actor"} {
     manager = caf::actor_cast<fw::user_manager_actor>(fw::spawn_user_manager(sys, context));
   }
 
   ~user_manager_actor_test() override {
     caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-    fw::test::stop_directory(context);
   }
 
   /// Sends `xs...` to the user-manager and waits for the typed answer.
@@ -52,11 +51,6 @@ struct user_manager_actor_test : ::testing::Test {
     return r;
   }
 
-  fw::test::temp_dir dir{"fw-um-actor"};
-  fw::test::actor_test_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  fw::node_context_ptr context = fw::test::sqlite_test_context(sys, dir.path() / "fw.db");
   fw::user_manager_actor manager;
 };
 

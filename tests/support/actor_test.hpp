@@ -6,15 +6,18 @@
 #include "actors/common/node_context.hpp"
 #include "messages/announce.hpp"
 #include "persistence/storage_service.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace fw::test {
 
@@ -48,5 +51,26 @@ inline void stop_directory(const node_context_ptr& ctx) {
     caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
   ctx->directory->clear();
 }
+
+/// What a test of roles running in the test process holds, in construction order: a
+/// scratch directory, the actor system, a scoped actor to ask with and a node context on
+/// SQLite in that directory (no settings changed). Destruction stops the context's
+/// services; a fixture stops the actors it spawned itself in its own destructor.
+struct sqlite_actor_env {
+  explicit sqlite_actor_env(const std::string& dir_prefix)
+    : dir{dir_prefix}, context{sqlite_test_context(sys, dir.path() / "fw.db")} {
+  }
+  ~sqlite_actor_env() {
+    stop_directory(context);
+  }
+  sqlite_actor_env(const sqlite_actor_env&) = delete;
+  sqlite_actor_env& operator=(const sqlite_actor_env&) = delete;
+
+  temp_dir dir;
+  actor_test_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  node_context_ptr context;
+};
 
 } // namespace fw::test
