@@ -169,6 +169,8 @@ std::vector<key_spec> make_schema() {
     row("collector", "interval", &s::collector, &collector_settings::interval),
     row("collector", "window", &s::collector, &collector_settings::window),
     row("collector", "max_in_flight", &s::collector, &collector_settings::max_in_flight),
+    row("collector", "query_cache_ttl", &s::collector, &collector_settings::query_cache_ttl),
+    row("collector", "query_cache_mib", &s::collector, &collector_settings::query_cache_mib),
     row("telegram", "api_url", &s::telegram, &telegram_settings::api_url),
     row("telegram", "bot_token", &s::telegram, &telegram_settings::bot_token, true),
     row("telegram", "timeout", &s::telegram, &telegram_settings::timeout),

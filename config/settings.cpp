@@ -273,6 +273,8 @@ std::optional<std::string> settings::validate() const {
     return "collector.window: must be at least 1s";
   if (collector.max_in_flight == 0 || collector.max_in_flight > 64)
     return "collector.max_in_flight: expected 1 to 64";
+  if (collector.query_cache_mib == 0 || collector.query_cache_mib > 4096)
+    return "collector.query_cache_mib: expected 1 to 4096";
   if (!is_http_url(telegram.api_url))
     return "telegram.api_url: expected an http(s) URL, got '" + telegram.api_url + "'";
   if (telegram.timeout.count() <= 0)

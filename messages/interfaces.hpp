@@ -70,7 +70,10 @@ using data_collector_actor = role_actor::extend<
   // GET /flights/last/<icao> (airport, type); ec::not_found when none is stored.
   caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>,
   // From another instance: a new interest (airport, user e-mail) in an airport we own.
-  caf::reacts_to<collect_atom, std::string, std::string>>;
+  caf::reacts_to<collect_atom, std::string, std::string>,
+  // From a collector, here or on a peer: new flights to or from these airports were
+  // stored, so answers kept for their flight queries are out of date.
+  caf::reacts_to<flights_changed_atom, std::vector<std::string>>>;
 
 /// The data-collector's collection loop (a child of the role). With several instances in
 /// a cluster each collects only the airports it owns (actors/data_collector/sharding.hpp).

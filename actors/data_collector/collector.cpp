@@ -128,6 +128,24 @@ std::pair<std::int64_t, std::int64_t> window_until_now(collector_pointer self) {
           end};
 }
 
+/// Every data-collector, here and on peers, drops the answers it keeps for the flight
+/// queries of `airports` (a peer that misses this serves them until they expire).
+void flights_changed(collector_pointer self, std::vector<std::string> airports) {
+  for (const auto& [node, handle] : self->state.ctx->directory->instances("data-collector"))
+    caf::anon_send(caf::actor_cast<data_collector_actor>(handle), flights_changed_atom::value,
+                   airports);
+}
+
+/// The airports whose flight queries a batch can change: both ends of every flight.
+std::vector<std::string> airports_of(const std::vector<flight>& batch) {
+  std::set<std::string> airports;
+  for (const auto& f : batch)
+    for (const auto* code : {&f.est_departure_airport, &f.est_arrival_airport})
+      if (!code->empty())
+        airports.insert(*code);
+  return {airports.begin(), airports.end()};
+}
+
 void collect(collector_pointer self, size_t worker, const std::string& airport) {
   auto& st = self->state;
   const auto [begin, end] = window_until_now(self);
@@ -147,7 +165,8 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
         db_call<std::uint64_t>(
           self, st.storage(), st.store_timeout(), "insert_flights",
           [batch](store_session& s) { return s.flights().insert(*batch); },
-          [self, worker, airport, begin, end](caf::expected<std::uint64_t> stored) {
+          [self, worker, airport, begin, end,
+           touched = airports_of(*batch)](caf::expected<std::uint64_t> stored) mutable {
             if (!stored) {
               self->state.failures->Add(self->state.labels_for(airport)).Increment();
               log::warn("data-collector", "flights of ", airport, " not stored: ",
@@ -156,6 +175,8 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
               return;
             }
             log::debug("data-collector", airport, ": ", *stored, " new flights");
+            if (*stored > 0)
+              flights_changed(self, std::move(touched));
             self->state.collected_at[airport] = std::chrono::steady_clock::now();
             publish_events(self, airport, begin, end, "",
                            [self, worker, airport] { finish(self, worker, airport); });

@@ -5,6 +5,7 @@
 #include "actors/common/text.hpp"
 #include "actors/data_collector/collector.hpp"
 #include "actors/data_collector/interest_rules.hpp"
+#include "actors/data_collector/query_cache.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/db_call.hpp"
@@ -13,6 +14,11 @@
 #include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <memory>
 
 namespace fw {
 
@@ -24,6 +30,11 @@ struct data_collector_state {
   static constexpr const char* name = "data-collector";
   node_context_ptr ctx;
   collector_actor collector;
+  std::unique_ptr<query_cache> cache;
+  prometheus::Counter* cache_hits = nullptr;    // answered from the cache
+  prometheus::Counter* cache_joins = nullptr;   // waited for the same query of another request
+  prometheus::Counter* cache_misses = nullptr;  // ran the query
+  prometheus::Gauge* cache_bytes = nullptr;
 
   caf::actor storage() const {
     return ctx->directory->get("storage");
@@ -54,6 +65,88 @@ caf::typed_response_promise<Reply> query(self_pointer self, const char* operatio
                       rp.deliver(reply.error());
                   });
   return rp;
+}
+
+/// As query(), for a flight query whose answer may be kept (query_cache.hpp): `key`
+/// names the query and its parameters, `airport` the airport whose new flights change it.
+template <class Reply, class Stored, class Work, class Shape>
+caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::string& airport,
+                                                std::string key, const char* operation,
+                                                Work work, Shape shape) {
+  auto& st = self->state;
+  if (!st.cache->enabled())
+    return query<Reply, Stored>(self, operation, std::move(work), std::move(shape));
+  auto rp = self->make_response_promise<Reply>();
+  auto answer = [rp, shape](const caf::expected<cached_answer>& a) mutable {
+    if (!a) {
+      rp.deliver(a.error());
+      return;
+    }
+    caf::expected<Reply> reply = shape(std::get<Stored>(*a));
+    if (reply)
+      rp.deliver(std::move(*reply));
+    else
+      rp.deliver(reply.error());
+  };
+  std::optional<query_cache::ticket> ticket;
+  if (auto hit = st.cache->find(key, query_cache::clock::now()); hit.answer) {
+    st.cache_hits->Increment();
+    answer(*hit.answer);
+    if (!hit.refresh)
+      return rp;
+    ticket = hit.refresh; // renewed in the background
+  } else {
+    ticket = st.cache->wait(airport, key, std::move(answer));
+    if (!ticket) {
+      st.cache_joins->Increment();
+      return rp;
+    }
+    st.cache_misses->Increment();
+  }
+  db_call<Stored>(self, st.storage(), st.store_timeout(), operation, std::move(work),
+                  [self, t = *ticket](caf::expected<Stored> stored) {
+                    auto& st = self->state;
+                    caf::expected<cached_answer> a =
+                      stored ? caf::expected<cached_answer>{cached_answer{std::move(*stored)}}
+                             : caf::expected<cached_answer>{stored.error()};
+                    auto waiters = st.cache->finish(t, a, query_cache::clock::now());
+                    st.cache_bytes->Set(static_cast<double>(st.cache->bytes()));
+                    for (auto& w : waiters)
+                      w(a);
+                  });
+  return rp;
+}
+
+/// Cache key of a page of flights.
+std::string list_key(const flight_query& q) {
+  auto bound = [](const caf::optional<std::int64_t>& x) {
+    return x ? std::to_string(*x) : std::string{"-"};
+  };
+  return "list|" + q.airport_code + "|" + q.type + "|" + std::to_string(q.limit) + "|"
+         + bound(q.since) + "|" + bound(q.until);
+}
+
+void register_cache_metrics(data_collector_state& st) {
+  auto& registry = st.ctx->metrics->registry();
+  auto labels = st.ctx->metrics->labels("data_collector");
+  auto& lookups = prometheus::BuildCounter()
+                    .Name("flight_query_cache_lookups_total")
+                    .Help("Flight queries by how they were answered: hit (a kept answer), "
+                          "shared (the same query of another request), miss (ran the query)")
+                    .Register(registry);
+  auto with = [&](const char* result) {
+    auto l = labels;
+    l.emplace("result", result);
+    return &lookups.Add(l);
+  };
+  st.cache_hits = with("hit");
+  st.cache_joins = with("shared");
+  st.cache_misses = with("miss");
+  st.cache_bytes = &prometheus::BuildGauge()
+                      .Name("flight_query_cache_bytes")
+                      .Help("Memory taken by kept flight query answers (estimate)")
+                      .Register(registry)
+                      .Add(labels);
 }
 
 template <class T>
@@ -110,8 +203,13 @@ caf::result<interest> add_interest(self_pointer self, interest i) {
 
 data_collector_actor::behavior_type data_collector_role(self_pointer self, node_context_ptr ctx) {
   log_exceptions(self, data_collector_state::name);
-  self->state.ctx = std::move(ctx);
-  self->state.collector = spawn_collector(self, self->state.ctx);
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  const auto& cfg = st.ctx->cfg.collector;
+  st.cache = std::make_unique<query_cache>(cfg.query_cache_ttl,
+                                           std::size_t{cfg.query_cache_mib} << 20);
+  register_cache_metrics(st);
+  st.collector = spawn_collector(self, st.ctx);
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(data_collector_state::name); },
     [](health_atom) { return component_health{data_collector_state::name, true, {}}; },
@@ -163,12 +261,20 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
         [normalized](store_session& s) { return s.interests().remove_all_of_user(normalized); },
         same<std::uint64_t>());
     },
+    [self](flights_changed_atom, const std::vector<std::string>& airports) {
+      for (const auto& airport : airports)
+        self->state.cache->invalidate(airport);
+      self->state.cache_bytes->Set(static_cast<double>(self->state.cache->bytes()));
+    },
     [self](list_flights_atom, flight_query& q) -> caf::result<std::vector<flight>> {
       if (auto err = check_flight_query(q))
         return make_error(ec::invalid_argument, *err);
-      return query<std::vector<flight>, std::vector<flight>>(
-        self, "list_flights", [q](store_session& s) { return s.flights().list(q); },
-        same<std::vector<flight>>());
+      return cached_query<std::vector<flight>, std::vector<flight>>(
+        self, q.airport_code, list_key(q), "list_flights",
+        [q](store_session& s) { return s.flights().list(q); },
+        [](const std::vector<flight>& page) -> caf::expected<std::vector<flight>> {
+          return page;
+        });
     },
     [self](average_flights_atom, std::string& airport, const std::string& type,
            std::int64_t days) -> caf::result<flight_average> {
@@ -182,8 +288,9 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       using namespace std::chrono;
       const auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
       const auto from = now - days * 24 * 3600;
-      return query<flight_average, std::int64_t>(
-        self, "average_flights",
+      return cached_query<flight_average, std::int64_t>(
+        self, airport, "count|" + airport + "|" + type + "|" + std::to_string(days),
+        "average_flights",
         [airport, type, from, now](store_session& s) {
           return s.flights().count(airport, type, from, now);
         },
@@ -197,12 +304,13 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
         return make_error(ec::invalid_argument, *err);
       if (auto err = check_flight_type(type))
         return make_error(ec::invalid_argument, *err);
-      return query<flight, std::optional<flight>>(
-        self, "last_flight", [airport, type](store_session& s) { return s.flights().last(airport, type); },
-        [airport](std::optional<flight> f) -> caf::expected<flight> {
+      return cached_query<flight, std::optional<flight>>(
+        self, airport, "last|" + airport + "|" + type, "last_flight",
+        [airport, type](store_session& s) { return s.flights().last(airport, type); },
+        [airport](const std::optional<flight>& f) -> caf::expected<flight> {
           if (!f)
             return make_error(ec::not_found, "no flights stored for " + airport);
-          return std::move(*f);
+          return *f;
         });
     },
   };

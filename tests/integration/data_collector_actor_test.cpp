@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <sstream>
 
 namespace {
 
@@ -48,6 +49,8 @@ struct data_collector_actor_test : ::testing::Test {
       s.opensky.base_url = opensky.url();
       s.opensky.auth_url = opensky.token_url();
       s.collector.interval = std::chrono::hours{1};
+      // Flight query answers are kept for an hour: only new flights can refresh them.
+      s.collector.query_cache_ttl = std::chrono::hours{1};
     });
     auto& directory = *context->directory;
     directory.put("topics", fw::spawn_topic_broker(sys, context));
@@ -143,6 +146,58 @@ TEST_F(data_collector_actor_test, one_event_per_interest_with_the_stored_count) 
   EXPECT_EQ(b.low_value, std::int64_t{10});
   EXPECT_EQ(b.window_end - b.window_start, 24 * 3600);
   EXPECT_NE(b.event_id, events->events[0].event_id);
+}
+
+/// The value of the data-collector's flight_query_cache_lookups_total{result}.
+double cache_lookups(const fw::node_context_ptr& ctx, const std::string& result) {
+  std::istringstream text{ctx->metrics->scrape()};
+  for (std::string line; std::getline(text, line);)
+    if (line.rfind("flight_query_cache_lookups_total{", 0) == 0
+        && line.find("result=\"" + result + "\"") != std::string::npos)
+      return std::stod(line.substr(line.rfind(' ') + 1));
+  return -1;
+}
+
+TEST_F(data_collector_actor_test, flight_queries_are_answered_again_until_new_flights_are_stored) {
+  opensky.add_flight({"f00001", now - 7200, now - 3600, "LIRF", "EDDF", "DLH1"});
+  create_user("anna@x.org");
+  ASSERT_TRUE(ask<fw::interest>("data-collector", fw::add_interest_atom::value,
+                                fw::interest{"anna@x.org", "lirf", caf::none, caf::none}));
+  ASSERT_TRUE(fw::test::wait_until([&] { return events->size() == 1; }, 5s));
+  auto list = [&] {
+    return ask<std::vector<fw::flight>>("data-collector", fw::list_flights_atom::value,
+                                        fw::flight_query{"LIRF", "", 100, caf::none, caf::none});
+  };
+  auto count = [&] {
+    auto avg = ask<fw::flight_average>("data-collector", fw::average_flights_atom::value,
+                                       std::string{"LIRF"}, std::string{}, std::int64_t{1});
+    return avg ? avg->flights : -1;
+  };
+  auto last = [&] {
+    auto f = ask<fw::flight>("data-collector", fw::last_flight_atom::value, std::string{"LIRF"},
+                             std::string{"departures"});
+    return f ? f->icao24 : caf::to_string(f.error());
+  };
+  ASSERT_TRUE(list());
+  EXPECT_EQ(list()->size(), 1u);
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(last(), "f00001");
+  EXPECT_EQ(last(), "f00001");
+  EXPECT_EQ(cache_lookups(context, "miss"), 3);
+  EXPECT_EQ(cache_lookups(context, "hit"), 3) << "repeated queries are not run again";
+
+  // New flights reach LIRF through the collection of another airport (EDDF, the arrival
+  // end): LIRF's answers must change at once, though they would be kept for an hour.
+  opensky.add_flight({"f00002", now - 3000, now - 600, "LIRF", "EDDF", "DLH3"});
+  ASSERT_TRUE(ask<fw::interest>("data-collector", fw::add_interest_atom::value,
+                                fw::interest{"anna@x.org", "EDDF", caf::none, caf::none}));
+  ASSERT_TRUE(fw::test::wait_until([&] { return events->size() == 2; }, 5s));
+  ASSERT_TRUE(fw::test::wait_until([&] { return count() == 2; }, 2s))
+    << "the flights stored by the collection of EDDF do not show at LIRF";
+  ASSERT_TRUE(list());
+  EXPECT_EQ(list()->size(), 2u);
+  EXPECT_EQ(last(), "f00002");
 }
 
 TEST_F(data_collector_actor_test, no_event_when_opensky_fails) {

@@ -1,0 +1,108 @@
+#pragma once
+// Answers to flight queries (list, count, last), kept for collector.query_cache_ttl.
+// Stored flights change only when a collection stores a batch, and that drops the
+// airport's answers at once (invalidate(), on every data-collector of the cluster), so a
+// busy airport read many times a second costs one query per TTL instead of one per
+// request. The TTL bounds what invalidation cannot: the moving "last N days" window of a
+// count, and an invalidation lost on the way to a peer. Concurrent misses of one key share
+// one query, and an answer that began before its airport changed is never stored. An
+// answer read in the second half of its TTL is queried again in the background, so a key
+// in steady use never expires and its requests never wait for the database.
+// Memory is bounded: the oldest answers go first when max_bytes would be exceeded.
+
+#include "messages/types.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace fw::data_collector {
+
+/// A stored answer: a page of flights, a count, or the last flight (or none).
+using cached_answer = std::variant<std::vector<flight>, std::int64_t, std::optional<flight>>;
+
+class query_cache {
+public:
+  using clock = std::chrono::steady_clock;
+  using waiter = std::function<void(const caf::expected<cached_answer>&)>;
+  /// One query being run for a key (from wait()); hand it back to finish().
+  using ticket = std::uint64_t;
+
+  /// ttl 0 disables the cache: find() never hits and wait() never joins.
+  query_cache(clock::duration ttl, std::size_t max_bytes);
+
+  bool enabled() const {
+    return ttl_ > clock::duration::zero();
+  }
+  struct lookup {
+    /// The answer for the key if one is stored and younger than the TTL.
+    const cached_answer* answer = nullptr;
+    /// Set when that answer is in the second half of its TTL and nobody queries the key
+    /// yet: the caller runs the query and passes this to finish().
+    std::optional<ticket> refresh;
+  };
+  lookup find(const std::string& key, clock::time_point now);
+  /// Registers `w` for `key`'s answer. When a query for it is already running, `w` joins it
+  /// and nothing is returned; otherwise the caller runs the query and passes the ticket to
+  /// finish().
+  std::optional<ticket> wait(const std::string& airport, const std::string& key, waiter w);
+  /// The query of `t` ended: stores a successful answer unless its airport changed while it
+  /// ran, and returns every waiter of the query (the caller calls them with `answer`).
+  std::vector<waiter> finish(ticket t, const caf::expected<cached_answer>& answer,
+                             clock::time_point now);
+  /// Flights of `airport` changed: its answers go, and running queries of it are neither
+  /// stored nor joined any more.
+  void invalidate(const std::string& airport);
+
+  std::size_t bytes() const {
+    return bytes_;
+  }
+  std::size_t size() const {
+    return entries_.size();
+  }
+
+  /// What an answer is counted as against max_bytes (its heap and bookkeeping).
+  static std::size_t weight(const std::string& key, const cached_answer& answer);
+
+private:
+  struct entry {
+    std::string airport;
+    cached_answer answer;
+    clock::time_point refresh_at; // from here on a read queries it again
+    clock::time_point expires;
+    std::size_t weight = 0;
+    std::list<std::string>::iterator age; // position in order_
+  };
+  struct running {
+    std::string airport;
+    std::string key;
+    std::uint64_t generation = 0; // of the airport when the query began
+    bool joinable = true;
+    std::vector<waiter> waiters;
+  };
+
+  ticket start(const std::string& airport, const std::string& key);
+  void erase(std::unordered_map<std::string, entry>::iterator it);
+  std::uint64_t generation(const std::string& airport) const;
+
+  clock::duration ttl_;
+  std::size_t max_bytes_;
+  std::size_t bytes_ = 0;
+  std::unordered_map<std::string, entry> entries_;
+  std::list<std::string> order_; // keys, oldest stored first
+  std::unordered_map<ticket, running> running_;
+  std::unordered_map<std::string, ticket> joinable_; // key -> its running query
+  std::unordered_map<std::string, std::uint64_t> generations_;
+  ticket next_ticket_ = 1;
+};
+
+} // namespace fw::data_collector
