@@ -80,8 +80,8 @@ void add_data_collector_routes(router& r, const route_services& svc) {
                            int_param(c, "until", q.until)})
             if (err)
               return reply(bad_request(c, *err));
-          answer<std::vector<flight>>(svc, role, c, std::move(reply), http::status::ok,
-                                      as_json_text, list_flights_atom::value, std::move(q));
+          answer_json_text(svc, role, c, std::move(reply), list_flights_atom::value,
+                           std::move(q));
         });
   r.add(http::verb::get, "/data-collector/flights/average/{icao}", role,
         [svc](request_context& c, reply_fn reply) {

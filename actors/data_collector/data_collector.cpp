@@ -8,6 +8,7 @@
 #include "actors/data_collector/query_cache.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/json.hpp"
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
@@ -266,15 +267,14 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
         self->state.cache->invalidate(airport);
       self->state.cache_bytes->Set(static_cast<double>(self->state.cache->bytes()));
     },
-    [self](list_flights_atom, flight_query& q) -> caf::result<std::vector<flight>> {
+    [self](list_flights_atom, flight_query& q) -> caf::result<std::string> {
       if (auto err = check_flight_query(q))
         return make_error(ec::invalid_argument, *err);
-      return cached_query<std::vector<flight>, std::vector<flight>>(
+      // Rendered on the storage worker, once per query run.
+      return cached_query<std::string, std::string>(
         self, q.airport_code, list_key(q), "list_flights",
-        [q](store_session& s) { return s.flights().list(q); },
-        [](const std::vector<flight>& page) -> caf::expected<std::vector<flight>> {
-          return page;
-        });
+        [q](store_session& s) { return to_json_text(s.flights().list(q)); },
+        [](const std::string& body) -> caf::expected<std::string> { return body; });
     },
     [self](average_flights_atom, std::string& airport, const std::string& type,
            std::int64_t days) -> caf::result<flight_average> {

@@ -25,13 +25,10 @@ query_cache::query_cache(clock::duration ttl, std::size_t max_bytes)
 
 std::size_t query_cache::weight(const std::string& key, const cached_answer& answer) {
   std::size_t w = entry_overhead + 2 * heap_of(key) + sizeof(entry);
-  if (const auto* page = std::get_if<std::vector<flight>>(&answer)) {
-    w += page->capacity() * sizeof(flight);
-    for (const auto& f : *page)
-      w += heap_of(f);
-  } else if (const auto* last = std::get_if<std::optional<flight>>(&answer); last && *last) {
+  if (const auto* body = std::get_if<std::string>(&answer))
+    w += heap_of(*body);
+  else if (const auto* last = std::get_if<std::optional<flight>>(&answer); last && *last)
     w += heap_of(**last);
-  }
   return w;
 }
 

@@ -27,8 +27,9 @@
 
 namespace fw::data_collector {
 
-/// A stored answer: a page of flights, a count, or the last flight (or none).
-using cached_answer = std::variant<std::vector<flight>, std::int64_t, std::optional<flight>>;
+/// A stored answer: a response body (JSON text), a count, or the last flight (or none).
+/// A page of flights is kept as its body: rendering it costs more than querying it.
+using cached_answer = std::variant<std::string, std::int64_t, std::optional<flight>>;
 
 class query_cache {
 public:
