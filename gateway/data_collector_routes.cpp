@@ -88,9 +88,8 @@ void add_data_collector_routes(router& r, const route_services& svc) {
           std::int64_t days = data_collector::default_average_days;
           if (auto err = int_param(c, "days", days))
             return reply(bad_request(c, *err));
-          answer<flight_average>(svc, role, c, std::move(reply), http::status::ok, as_json,
-                                 average_flights_atom::value, c.params.at("icao"),
-                                 text_param(c, "type"), days);
+          answer_json_text(svc, role, c, std::move(reply), average_flights_atom::value,
+                           c.params.at("icao"), text_param(c, "type"), days);
         });
   r.add(http::verb::get, "/data-collector/flights/last/{icao}", role,
         [svc](request_context& c, reply_fn reply) {

@@ -65,9 +65,10 @@ using data_collector_actor = role_actor::extend<
   // GET /flights/<airport>, newest first: the response body, a JSON array of flights
   // (rendered once per kept answer rather than once per request).
   caf::replies_to<list_flights_atom, flight_query>::with<std::string>,
-  // GET /flights/average/<icao> (airport, type, days).
+  // GET /flights/average/<icao> (airport, type, days): the response body, a JSON
+  // flight_average.
   caf::replies_to<average_flights_atom, std::string, std::string, std::int64_t>::with<
-    flight_average>,
+    std::string>,
   // GET /flights/last/<icao> (airport, type); ec::not_found when none is stored.
   caf::replies_to<last_flight_atom, std::string, std::string>::with<flight>,
   // From another instance: a new interest (airport, user e-mail) in an airport we own.

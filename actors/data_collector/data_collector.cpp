@@ -16,6 +16,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
@@ -277,7 +278,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
         [](const std::string& body) -> caf::expected<std::string> { return body; });
     },
     [self](average_flights_atom, std::string& airport, const std::string& type,
-           std::int64_t days) -> caf::result<flight_average> {
+           std::int64_t days) -> caf::result<std::string> {
       if (auto err = check_airport(airport))
         return make_error(ec::invalid_argument, *err);
       if (auto err = check_flight_type(type))
@@ -288,15 +289,16 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       using namespace std::chrono;
       const auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
       const auto from = now - days * 24 * 3600;
-      return cached_query<flight_average, std::int64_t>(
-        self, airport, "count|" + airport + "|" + type + "|" + std::to_string(days),
+      return cached_query<std::string, std::string>(
+        self, airport, "average|" + airport + "|" + type + "|" + std::to_string(days),
         "average_flights",
-        [airport, type, from, now](store_session& s) {
-          return s.flights().count(airport, type, from, now);
+        [airport, type, days, from, now](store_session& s) {
+          const auto n = s.flights().count(airport, type, from, now);
+          return nlohmann::json(
+                   flight_average{airport, type, days, n, static_cast<double>(n) / days})
+            .dump();
         },
-        [airport, type, days](std::int64_t n) -> caf::expected<flight_average> {
-          return flight_average{airport, type, days, n, static_cast<double>(n) / days};
-        });
+        [](const std::string& body) -> caf::expected<std::string> { return body; });
     },
     [self](last_flight_atom, std::string& airport,
            const std::string& type) -> caf::result<flight> {

@@ -94,7 +94,9 @@ std::vector<query_cache::waiter> query_cache::finish(ticket t,
   while (bytes_ + w > max_bytes_ && !order_.empty())
     erase(entries_.find(order_.front()));
   order_.push_back(r.key);
-  entries_.emplace(r.key, entry{r.airport, *answer, now + ttl_ / 2, now + ttl_, w,
+  const auto renew_after =
+    ttl_ / 2 + ttl_ * std::uniform_int_distribution<int>{0, 40}(jitter_) / 100;
+  entries_.emplace(r.key, entry{r.airport, *answer, now + renew_after, now + ttl_, w,
                                 std::prev(order_.end())});
   bytes_ += w;
   return std::move(r.waiters);

@@ -6,8 +6,10 @@
 // request. The TTL bounds what invalidation cannot: the moving "last N days" window of a
 // count, and an invalidation lost on the way to a peer. Concurrent misses of one key share
 // one query, and an answer that began before its airport changed is never stored. An
-// answer read in the second half of its TTL is queried again in the background, so a key
-// in steady use never expires and its requests never wait for the database.
+// answer read late in its TTL (from a random point between half and 90% of it, so that
+// answers stored together are not all renewed together) is queried again in the
+// background: a key in steady use never expires and its requests never wait for the
+// database.
 // Memory is bounded: the oldest answers go first when max_bytes would be exceeded.
 
 #include "messages/types.hpp"
@@ -20,6 +22,7 @@
 #include <functional>
 #include <list>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -27,9 +30,9 @@
 
 namespace fw::data_collector {
 
-/// A stored answer: a response body (JSON text), a count, or the last flight (or none).
-/// A page of flights is kept as its body: rendering it costs more than querying it.
-using cached_answer = std::variant<std::string, std::int64_t, std::optional<flight>>;
+/// A stored answer: a response body (JSON text; a page of flights or an average, rendered
+/// once per query run), or the last flight (or none).
+using cached_answer = std::variant<std::string, std::optional<flight>>;
 
 class query_cache {
 public:
@@ -47,8 +50,8 @@ public:
   struct lookup {
     /// The answer for the key if one is stored and younger than the TTL.
     const cached_answer* answer = nullptr;
-    /// Set when that answer is in the second half of its TTL and nobody queries the key
-    /// yet: the caller runs the query and passes this to finish().
+    /// Set when that answer is due for renewal and nobody queries the key yet: the
+    /// caller runs the query and passes this to finish().
     std::optional<ticket> refresh;
   };
   lookup find(const std::string& key, clock::time_point now);
@@ -104,6 +107,7 @@ private:
   std::unordered_map<std::string, ticket> joinable_; // key -> its running query
   std::unordered_map<std::string, std::uint64_t> generations_;
   ticket next_ticket_ = 1;
+  std::minstd_rand jitter_;
 };
 
 } // namespace fw::data_collector

@@ -173,9 +173,9 @@ TEST_F(data_collector_actor_test, flight_queries_are_answered_again_until_new_fl
     return body ? nlohmann::json::parse(*body).size() : 0u;
   };
   auto count = [&] {
-    auto avg = ask<fw::flight_average>("data-collector", fw::average_flights_atom::value,
-                                       std::string{"LIRF"}, std::string{}, std::int64_t{1});
-    return avg ? avg->flights : -1;
+    auto avg = ask<std::string>("data-collector", fw::average_flights_atom::value,
+                                std::string{"LIRF"}, std::string{}, std::int64_t{1});
+    return avg ? nlohmann::json::parse(*avg).at("flights").get<std::int64_t>() : -1;
   };
   auto last = [&] {
     auto f = ask<fw::flight>("data-collector", fw::last_flight_atom::value, std::string{"LIRF"},
