@@ -13,6 +13,7 @@
 // CAF's own timeout delivers: sec::request_timeout as the response to its request, which
 // also removes the response handler, so a late reply is dropped.
 
+#include "actors/common/deadline_queue.hpp"
 #include "actors/common/role_directory.hpp"
 #include "gateway/http_server.hpp"
 #include "messages/errors.hpp"
@@ -29,7 +30,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -43,33 +43,24 @@ class call_tracker : public std::enable_shared_from_this<call_tracker> {
 public:
   using clock = std::chrono::steady_clock;
 
-  explicit call_tracker(std::chrono::milliseconds timeout) : timeout_(timeout) {
+  explicit call_tracker(std::chrono::milliseconds timeout) : calls_(timeout) {
   }
 
   /// Starts the deadline of the request that `self` just sent, whose response will carry
   /// `response_id`; returns the ticket that close() takes.
   std::uint64_t open(caf::event_based_actor* self, caf::message_id response_id) {
-    calls_.push_back({clock::now() + timeout_, response_id, true});
+    const auto ticket = calls_.open(response_id);
     if (!tick_armed_)
-      arm(self, timeout_);
-    return first_ticket_ + calls_.size() - 1;
+      arm(self, calls_.timeout());
+    return ticket;
   }
 
   /// The call got its response (a reply, an error or its timeout).
   void close(std::uint64_t ticket) {
-    if (ticket < first_ticket_) // already expired
-      return;
-    calls_[ticket - first_ticket_].open = false;
-    pop_closed();
+    calls_.close(ticket);
   }
 
 private:
-  struct call {
-    clock::time_point due;
-    caf::message_id response_id;
-    bool open;
-  };
-
   void arm(caf::event_based_actor* self, clock::duration delay) {
     tick_armed_ = true;
     self->delayed_send(caf::actor_cast<caf::actor>(self), delay,
@@ -83,28 +74,15 @@ private:
   void tick(caf::event_based_actor* self) {
     tick_armed_ = false;
     const auto now = clock::now();
-    while (!calls_.empty() && calls_.front().due <= now) {
-      if (calls_.front().open)
-        self->eq_impl(calls_.front().response_id, self->ctrl(), self->context(),
-                      caf::make_error(caf::sec::request_timeout));
-      calls_.pop_front();
-      ++first_ticket_;
-      pop_closed();
-    }
-    if (!calls_.empty())
-      arm(self, calls_.front().due - now);
+    calls_.expire(now, [self](caf::message_id response_id) {
+      self->eq_impl(response_id, self->ctrl(), self->context(),
+                    caf::make_error(caf::sec::request_timeout));
+    });
+    if (auto due = calls_.next_due())
+      arm(self, *due - now);
   }
 
-  void pop_closed() {
-    while (!calls_.empty() && !calls_.front().open) {
-      calls_.pop_front();
-      ++first_ticket_;
-    }
-  }
-
-  std::chrono::milliseconds timeout_;
-  std::deque<call> calls_;
-  std::uint64_t first_ticket_ = 0; ///< ticket of calls_.front()
+  deadline_queue<caf::message_id> calls_;
   bool tick_armed_ = false;
 };
 

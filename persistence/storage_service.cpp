@@ -1,5 +1,6 @@
 #include "persistence/storage_service.hpp"
 
+#include "actors/common/deadline_queue.hpp"
 #include "actors/common/exceptions.hpp"
 #include "actors/common/log.hpp"
 #include "messages/errors.hpp"
@@ -30,6 +31,11 @@ struct storage_state {
   storage_location where;
   std::vector<storage_worker_actor> workers;
   std::vector<worker_load> load; // per worker: tasks given to it and not answered yet
+  /// The callers of the tasks given to workers, until storage.timeout: then they get
+  /// ec::unavailable, and the worker's late answer goes nowhere. Shared with the exit
+  /// hook, which answers them when the service stops.
+  std::shared_ptr<deadline_queue<caf::response_promise>> callers;
+  bool tick_armed = false;
   size_t next = 0;
   bool ready = false;
   bool migrating = false;
@@ -54,8 +60,26 @@ struct storage_state {
   }
 };
 
-using storage_impl = storage_actor::extend<caf::reacts_to<caf::connect_atom>>;
+using storage_impl =
+  storage_actor::extend<caf::reacts_to<caf::connect_atom>, caf::reacts_to<caf::tick_atom>>;
 using storage_pointer = storage_impl::stateful_pointer<storage_state>;
+
+void arm_tick(storage_pointer self, caf::timespan delay) {
+  self->state.tick_armed = true;
+  self->delayed_send(self, delay, caf::tick_atom::value);
+}
+
+/// Answers every caller whose task is overdue, then re-arms for the oldest one left.
+void expire_overdue(storage_pointer self) {
+  auto& st = self->state;
+  st.tick_armed = false;
+  const auto now = std::chrono::steady_clock::now();
+  st.callers->expire(now, [timeout = st.ctx->cfg.storage.timeout](caf::response_promise& rp) {
+    rp.deliver(storage_timeout_error(timeout));
+  });
+  if (auto due = st.callers->next_due())
+    arm_tick(self, *due - now);
+}
 
 /// Has every worker open its session now (a worker connects on its first task): else the
 /// first requests after a start each wait for a connection, a schema check and, on
@@ -105,6 +129,15 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.where = std::move(where);
+  st.callers =
+    std::make_shared<deadline_queue<caf::response_promise>>(st.ctx->cfg.storage.timeout);
+  // Callers ask without a timeout, so none may be left waiting when the service stops (a
+  // worker crashed, the node shuts down).
+  self->attach_functor([callers = st.callers](const caf::error&) {
+    callers->expire(std::chrono::steady_clock::time_point::max(), [](caf::response_promise& rp) {
+      rp.deliver(make_error(ec::unavailable, "storage stopped before answering"));
+    });
+  });
   const auto pool_size = std::max(1u, st.ctx->cfg.storage.pool_size);
   for (unsigned i = 0; i < pool_size; ++i) {
     st.workers.push_back(spawn_storage_worker(self->system(), st.ctx, st.where));
@@ -126,7 +159,9 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
         .then([rp](component_health& h) mutable { rp.deliver(std::move(h)); },
               [rp, timeout](caf::error& err) mutable {
                 rp.deliver(component_health{storage_state::name, false,
-                                            message_of(storage_error(err, timeout))});
+                                            message_of(err == caf::sec::request_timeout
+                                                         ? storage_timeout_error(timeout)
+                                                         : storage_error(err))});
               });
       return rp;
     },
@@ -134,22 +169,29 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
       auto& st = self->state;
       if (!st.ready)
         return make_error(ec::unavailable, "storage not ready: " + st.detail);
-      // Through this actor rather than delegated, so that it sees the task finish.
+      // Through this actor rather than delegated, so that it sees the task finish. Its
+      // deadline is kept here (callers ask without a timeout of their own: see db_call).
       const auto i = st.assign(task);
       const bool bulk = task.bulk;
       caf::response_promise rp = self->make_response_promise();
+      const auto ticket = st.callers->open(rp);
+      if (!st.tick_armed)
+        arm_tick(self, st.callers->timeout());
       self->request(st.workers[i], caf::infinite, std::move(task))
         .then(
-          [self, i, bulk, rp]() mutable {
+          [self, i, bulk, ticket]() {
             self->state.finished(i, bulk);
-            rp.deliver(caf::unit);
+            if (auto caller = self->state.callers->close(ticket))
+              caller->deliver(caf::unit);
           },
-          [self, i, bulk, rp](caf::error& err) mutable {
+          [self, i, bulk, ticket](caf::error& err) {
             self->state.finished(i, bulk);
-            rp.deliver(std::move(err));
+            if (auto caller = self->state.callers->close(ticket))
+              caller->deliver(std::move(err));
           });
       return rp;
     },
+    [self](caf::tick_atom) { expire_overdue(self); },
     [self](caf::connect_atom) { migrate(self); },
   };
 }

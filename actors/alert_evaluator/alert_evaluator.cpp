@@ -120,7 +120,7 @@ void evaluate(self_pointer self, traffic_event ev, caf::response_promise rp_in) 
   };
   const auto repeat = st.ctx->cfg.alerts.repeat_interval;
   db_call<std::string>(
-    self, st.storage(), st.ctx->cfg.storage.timeout, "evaluate_alert",
+    self, st.storage(), "evaluate_alert",
     [ev, repeat](store_session& s) { return evaluate_once(s, ev, repeat); },
     [self, answer, ev](caf::expected<std::string> notice) {
       auto& st = self->state;
@@ -190,7 +190,7 @@ evaluator_impl::behavior_type alert_evaluator_role(self_pointer self, node_conte
     [self](purge_atom) {
       auto& st = self->state;
       db_call<std::uint64_t>(
-        self, st.storage(), st.ctx->cfg.storage.timeout, "purge_processed_events",
+        self, st.storage(), "purge_processed_events",
         [](store_session& s) {
           return s.alerts().purge_processed(
             unix_ms() - std::chrono::milliseconds{processed_retention}.count());

@@ -85,7 +85,7 @@ void publish_events(collector_pointer self, const std::string& airport, std::int
   };
   auto& st = self->state;
   db_call<counted>(
-    self, st.storage(), st.store_timeout(), "count_for_events",
+    self, st.storage(), "count_for_events",
     [airport, begin, end, only_email](store_session& s) {
       auto interests = s.interests().for_airport(airport);
       if (!only_email.empty())
@@ -163,7 +163,7 @@ void collect(collector_pointer self, size_t worker, const std::string& airport) 
         st.fetched_last->Add(st.labels_for(airport)).Set(static_cast<double>(flights.size()));
         auto batch = std::make_shared<std::vector<flight>>(std::move(flights));
         db_call<std::uint64_t>(
-          self, st.storage(), st.store_timeout(), "insert_flights",
+          self, st.storage(), "insert_flights",
           [batch](store_session& s) { return s.flights().insert(*batch); },
           [self, worker, airport, begin, end,
            touched = airports_of(*batch)](caf::expected<std::uint64_t> stored) mutable {
@@ -282,7 +282,7 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
     [self](collect_atom) {
       auto& st = self->state;
       db_call<std::vector<std::string>>(
-        self, st.storage(), st.store_timeout(), "interest_airports",
+        self, st.storage(), "interest_airports",
         [](store_session& s) { return s.interests().airports(); },
         [self](caf::expected<std::vector<std::string>> airports) {
           const auto interval = self->state.ctx->cfg.collector.interval;
@@ -339,7 +339,7 @@ collector_actor::behavior_type collector(collector_pointer self, node_context_pt
       auto before = std::exchange(st.members, nodes);
       // The airports of interest as stored now: a peer's airports were never listed here.
       db_call<std::vector<std::string>>(
-        self, st.storage(), st.store_timeout(), "interest_airports",
+        self, st.storage(), "interest_airports",
         [](store_session& s) { return s.interests().airports(); },
         [self, nodes, before](caf::expected<std::vector<std::string>> airports) {
           auto& st = self->state;

@@ -54,7 +54,7 @@ template <class Reply, class Stored, class Work, class Shape>
 caf::typed_response_promise<Reply> query(self_pointer self, const char* operation, Work work,
                                          Shape shape) {
   auto rp = self->make_response_promise<Reply>();
-  db_call<Stored>(self, self->state.storage(), self->state.store_timeout(), operation,
+  db_call<Stored>(self, self->state.storage(), operation,
                   std::move(work), [rp, shape](caf::expected<Stored> stored) mutable {
                     if (!stored) {
                       rp.deliver(stored.error());
@@ -105,7 +105,7 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
     }
     st.cache_misses->Increment();
   }
-  db_call<Stored>(self, st.storage(), st.store_timeout(), operation, std::move(work),
+  db_call<Stored>(self, st.storage(), operation, std::move(work),
                   [self, t = *ticket](caf::expected<Stored> stored) {
                     auto& st = self->state;
                     caf::expected<cached_answer> a =
@@ -176,7 +176,7 @@ caf::result<interest> add_interest(self_pointer self, interest i) {
           rp.deliver(make_error(ec::not_found, "user " + i.user_email + " not found"));
           return;
         }
-        db_call<bool>(self, self->state.storage(), self->state.store_timeout(),
+        db_call<bool>(self, self->state.storage(),
                       "upsert_interest",
                       [i](store_session& s) { return s.interests().upsert(i); },
                       [self, rp, i](caf::expected<bool> stored) mutable {

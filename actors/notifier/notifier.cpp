@@ -84,7 +84,7 @@ void finish(self_pointer self, notification_store::record rec, std::string statu
             std::int64_t attempts, std::string error, done_fn done) {
   auto& st = self->state;
   db_call<bool>(
-    self, st.storage(), st.store_timeout(), "update_notification",
+    self, st.storage(), "update_notification",
     [event_id = rec.event_id, status, attempts, error](store_session& s) {
       s.notifications().update(event_id, status, attempts, error, unix_ms());
       return true;
@@ -137,7 +137,7 @@ void send_telegram(self_pointer self, notification_store::record rec, std::strin
           return;
         }
         db_call<bool>(
-          self, self->state.storage(), self->state.store_timeout(), "mark_chat_inactive",
+          self, self->state.storage(), "mark_chat_inactive",
           [chat_id](store_session& s) {
             s.users().mark_chat_inactive(chat_id);
             return true;
@@ -202,7 +202,7 @@ void notify(self_pointer self, notification_store::record rec, notifier::text te
   rec.status = "pending";
   rec.created_at_ms = rec.updated_at_ms = unix_ms();
   db_call<std::optional<notification_store::record>>(
-    self, st.storage(), st.store_timeout(), "open_notification",
+    self, st.storage(), "open_notification",
     [rec](store_session& s) { return s.notifications().open(rec); },
     [self, rec, text, done](caf::expected<std::optional<notification_store::record>> seen) {
       if (!seen) {
@@ -278,7 +278,7 @@ caf::result<void> link_chat(self_pointer self, const std::string& token, std::in
   caf::response_promise rp = self->make_response_promise();
   auto& st = self->state;
   db_call<linked>(
-    self, st.storage(), st.store_timeout(), "link_telegram_chat",
+    self, st.storage(), "link_telegram_chat",
     [token, chat_id](store_session& s) {
       const auto valid_after =
         unix_ms() - std::chrono::milliseconds{telegram_link_lifetime}.count();
@@ -381,7 +381,7 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
                           "limit must be between 1 and " + std::to_string(max_history));
       auto rp = self->make_response_promise<std::vector<notification>>();
       db_call<std::vector<notification>>(
-        self, self->state.storage(), self->state.store_timeout(), "list_notifications",
+        self, self->state.storage(), "list_notifications",
         [email = normalize_email(email), limit](store_session& s) {
           std::vector<notification> out;
           for (auto& r : s.notifications().for_user(email, limit))

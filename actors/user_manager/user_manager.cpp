@@ -59,7 +59,7 @@ run_command(self_pointer self, const char* operation, std::string key, std::stri
   auto rp = self->make_response_promise<command_reply>();
   auto& st = self->state;
   db_call<command_reply>(
-    self, st.storage(), st.store_timeout, operation,
+    self, st.storage(), operation,
     [policy = st.policy, key = std::move(key), fingerprint = std::move(fingerprint),
      email = std::move(email), cmd = std::move(cmd)](store_session& s) {
       return run_idempotent(s, policy, key, fingerprint, email, cmd);
@@ -213,7 +213,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
     [self](list_users_atom) -> caf::result<std::vector<user>> {
       auto rp = self->make_response_promise<std::vector<user>>();
       db_call<std::vector<user>>(
-        self, self->state.storage(), self->state.store_timeout, "list_users",
+        self, self->state.storage(), "list_users",
         [](store_session& s) { return s.users().list(); },
         [rp](caf::expected<std::vector<user>> users) mutable {
           if (users)
@@ -227,7 +227,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
       auto rp = self->make_response_promise<user>();
       auto email = normalize_email(raw_email);
       db_call<std::optional<user>>(
-        self, self->state.storage(), self->state.store_timeout, "find_user",
+        self, self->state.storage(), "find_user",
         [email](store_session& s) { return s.users().find(email); },
         [rp, email](caf::expected<std::optional<user>> found) mutable {
           if (!found)
@@ -243,7 +243,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
       auto rp = self->make_response_promise<bool>();
       auto email = normalize_email(raw_email);
       db_call<bool>(
-        self, self->state.storage(), self->state.store_timeout, "user_exists",
+        self, self->state.storage(), "user_exists",
         [email](store_session& s) { return s.users().find(email).has_value(); },
         [rp](caf::expected<bool> exists) mutable {
           if (exists)
@@ -263,7 +263,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
         .then(
           [self, rp, email](std::string& bot) mutable {
             db_call<std::optional<std::string>>(
-              self, self->state.storage(), self->state.store_timeout, "create_telegram_link",
+              self, self->state.storage(), "create_telegram_link",
               [email](store_session& s) -> std::optional<std::string> {
                 if (!s.users().find(email))
                   return std::nullopt;
@@ -289,7 +289,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
     [self](purge_atom) {
       auto ttl = self->state.policy.ttl;
       db_call<std::uint64_t>(
-        self, self->state.storage(), self->state.store_timeout, "purge_idempotency_keys",
+        self, self->state.storage(), "purge_idempotency_keys",
         [ttl](store_session& s) {
           using namespace std::chrono;
           auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
