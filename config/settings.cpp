@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "config/cores.hpp"
 #include "config/schema.hpp"
 #include "config/sla_document.hpp"
 
@@ -14,7 +15,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 namespace fw {
 
@@ -376,7 +376,7 @@ load_result load_settings(const config_sources& src) {
   if (s.node.name.empty())
     s.node.name = host_name();
   if (s.node.scheduler_threads == 0)
-    s.node.scheduler_threads = default_scheduler_threads(s, std::thread::hardware_concurrency());
+    s.node.scheduler_threads = default_scheduler_threads(s, available_cores());
   if (auto err = s.validate()) {
     result.error = *err;
     return result;

@@ -1,5 +1,6 @@
 // Settings: defaults, YAML, FW_* overrides, secrets from files, errors that name the key.
 
+#include "config/cores.hpp"
 #include "config/settings.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -51,6 +52,39 @@ TEST(config_scheduler, default_threads_leave_the_gateway_its_io_threads) {
   s.node.roles = {"data-collector", "alert-evaluator"}; // no HTTP on this node
   EXPECT_EQ(fw::default_scheduler_threads(s, 2), 2u);
   EXPECT_EQ(fw::default_scheduler_threads(s, 8), 8u);
+}
+
+// A CPU limit of the process's cgroup (a container's) caps the cores the defaults count.
+TEST_F(config_test, cgroup_cpu_quota_caps_the_cores) {
+  namespace fs = std::filesystem;
+  const auto root = dir.path() / "cgroup";
+  auto put = [](const fs::path& file, const std::string& text) {
+    fs::create_directories(file.parent_path());
+    std::ofstream{file} << text;
+  };
+  // v2, in a container with its own cgroup namespace: the limit is at the mount point.
+  put(root / "cpu.max", "150000 100000\n");
+  EXPECT_EQ(fw::cgroup_cpu_limit(root, "0::/\n"), 2u) << "1.5 CPUs round up";
+  put(root / "cpu.max", "max 100000\n");
+  EXPECT_EQ(fw::cgroup_cpu_limit(root, "0::/\n"), std::nullopt) << "no quota";
+  // v2 without a namespace: the process's own cgroup and its ancestors, smallest wins.
+  put(root / "kubepods" / "cpu.max", "300000 100000\n");
+  put(root / "kubepods" / "pod1" / "cpu.max", "max 100000\n");
+  put(root / "kubepods" / "pod1" / "app" / "cpu.max", "50000 100000\n");
+  EXPECT_EQ(fw::cgroup_cpu_limit(root, "0::/kubepods/pod1/app\n"), 1u);
+  put(root / "kubepods" / "pod1" / "app" / "cpu.max", "max 100000\n");
+  EXPECT_EQ(fw::cgroup_cpu_limit(root, "0::/kubepods/pod1/app\n"), 3u) << "an ancestor's";
+  // v1: the cpu controller's hierarchy; a host path the container does not see falls
+  // back to the mount point.
+  const auto v1 = dir.path() / "cgroup-v1";
+  put(v1 / "cpu,cpuacct" / "cpu.cfs_quota_us", "200000\n");
+  put(v1 / "cpu,cpuacct" / "cpu.cfs_period_us", "100000\n");
+  const std::string v1_self = "12:memory:/x\n4:cpu,cpuacct:/kubepods/burstable/pod9/abc\n";
+  EXPECT_EQ(fw::cgroup_cpu_limit(v1, v1_self), 2u);
+  put(v1 / "cpu,cpuacct" / "cpu.cfs_quota_us", "-1\n");
+  EXPECT_EQ(fw::cgroup_cpu_limit(v1, v1_self), std::nullopt) << "-1 is unlimited";
+  EXPECT_EQ(fw::cgroup_cpu_limit(dir.path() / "missing", "0::/\n"), std::nullopt);
+  EXPECT_GE(fw::available_cores(), 1u);
 }
 
 TEST_F(config_test, shipped_config_file_loads) {
