@@ -48,6 +48,16 @@ struct data_collector_state {
 
 using self_pointer = data_collector_actor::stateful_pointer<data_collector_state>;
 
+/// Answers `rp` with `shape(stored)`: the reply, or the error it makes of the value.
+template <class Reply, class Shape, class Stored>
+void deliver_shaped(caf::typed_response_promise<Reply>& rp, Shape& shape, Stored&& stored) {
+  caf::expected<Reply> reply = shape(std::forward<Stored>(stored));
+  if (reply)
+    rp.deliver(std::move(*reply));
+  else
+    rp.deliver(reply.error());
+}
+
 /// Runs `work` on a storage worker and answers the request with its result; `shape`
 /// turns the stored value into the reply (or an error).
 template <class Reply, class Stored, class Work, class Shape>
@@ -56,15 +66,10 @@ caf::typed_response_promise<Reply> query(self_pointer self, const char* operatio
   auto rp = self->make_response_promise<Reply>();
   db_call<Stored>(self, self->state.storage(), operation,
                   std::move(work), [rp, shape](caf::expected<Stored> stored) mutable {
-                    if (!stored) {
-                      rp.deliver(stored.error());
-                      return;
-                    }
-                    caf::expected<Reply> reply = shape(std::move(*stored));
-                    if (reply)
-                      rp.deliver(std::move(*reply));
+                    if (stored)
+                      deliver_shaped(rp, shape, std::move(*stored));
                     else
-                      rp.deliver(reply.error());
+                      rp.deliver(stored.error());
                   });
   return rp;
 }
@@ -80,15 +85,10 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
     return query<Reply, Stored>(self, operation, std::move(work), std::move(shape));
   auto rp = self->make_response_promise<Reply>();
   auto answer = [rp, shape](const caf::expected<cached_answer>& a) mutable {
-    if (!a) {
-      rp.deliver(a.error());
-      return;
-    }
-    caf::expected<Reply> reply = shape(std::get<Stored>(*a));
-    if (reply)
-      rp.deliver(std::move(*reply));
+    if (a)
+      deliver_shaped(rp, shape, std::get<Stored>(*a));
     else
-      rp.deliver(reply.error());
+      rp.deliver(a.error());
   };
   std::optional<query_cache::ticket> ticket;
   if (auto hit = st.cache->find(key, query_cache::clock::now()); hit.answer) {
@@ -275,7 +275,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       return cached_query<std::string, std::string>(
         self, q.airport_code, list_key(q), "list_flights",
         [q](store_session& s) { return to_json_text(s.flights().list(q)); },
-        [](const std::string& body) -> caf::expected<std::string> { return body; });
+        same<std::string>());
     },
     [self](average_flights_atom, std::string& airport, const std::string& type,
            std::int64_t days) -> caf::result<std::string> {
@@ -298,7 +298,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
                    flight_average{airport, type, days, n, static_cast<double>(n) / days})
             .dump();
         },
-        [](const std::string& body) -> caf::expected<std::string> { return body; });
+        same<std::string>());
     },
     [self](last_flight_atom, std::string& airport,
            const std::string& type) -> caf::result<flight> {

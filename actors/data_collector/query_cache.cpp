@@ -67,9 +67,8 @@ query_cache::ticket query_cache::start(const std::string& airport, const std::st
   auto& r = running_[t];
   r.airport = airport;
   r.key = key;
-  r.generation = generation(airport);
-  r.joinable = enabled();
-  if (r.joinable)
+  r.current = enabled();
+  if (r.current)
     joinable_.emplace(key, t);
   return t;
 }
@@ -82,9 +81,9 @@ std::vector<query_cache::waiter> query_cache::finish(ticket t,
     return {};
   auto r = std::move(it->second);
   running_.erase(it);
-  if (r.joinable)
+  if (r.current)
     joinable_.erase(r.key);
-  if (!answer || !enabled() || r.generation != generation(r.airport))
+  if (!answer || !r.current)
     return std::move(r.waiters);
   if (auto old = entries_.find(r.key); old != entries_.end())
     erase(old);
@@ -103,18 +102,18 @@ std::vector<query_cache::waiter> query_cache::finish(ticket t,
 }
 
 void query_cache::invalidate(const std::string& airport) {
-  ++generations_[airport];
   for (auto it = entries_.begin(); it != entries_.end();) {
     auto next = std::next(it);
     if (it->second.airport == airport)
       erase(it);
     it = next;
   }
-  // A request from now on must not get the answer of a query that began before.
+  // A request from now on must not get the answer of a query that began before, and
+  // that answer is not kept.
   for (auto& [t, r] : running_)
-    if (r.joinable && r.airport == airport) {
+    if (r.current && r.airport == airport) {
       joinable_.erase(r.key);
-      r.joinable = false;
+      r.current = false;
     }
 }
 
@@ -122,11 +121,6 @@ void query_cache::erase(std::unordered_map<std::string, entry>::iterator it) {
   bytes_ -= it->second.weight;
   order_.erase(it->second.age);
   entries_.erase(it);
-}
-
-std::uint64_t query_cache::generation(const std::string& airport) const {
-  auto it = generations_.find(airport);
-  return it == generations_.end() ? 0 : it->second;
 }
 
 } // namespace fw::data_collector

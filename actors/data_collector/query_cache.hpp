@@ -89,14 +89,14 @@ private:
   struct running {
     std::string airport;
     std::string key;
-    std::uint64_t generation = 0; // of the airport when the query began
-    bool joinable = true;
+    /// Its answer is up to date, so requests may join it and it may be kept: false with
+    /// the cache off, and from the moment its airport's flights change.
+    bool current = true;
     std::vector<waiter> waiters;
   };
 
   ticket start(const std::string& airport, const std::string& key);
   void erase(std::unordered_map<std::string, entry>::iterator it);
-  std::uint64_t generation(const std::string& airport) const;
 
   clock::duration ttl_;
   std::size_t max_bytes_;
@@ -104,8 +104,7 @@ private:
   std::unordered_map<std::string, entry> entries_;
   std::list<std::string> order_; // keys, oldest stored first
   std::unordered_map<ticket, running> running_;
-  std::unordered_map<std::string, ticket> joinable_; // key -> its running query
-  std::unordered_map<std::string, std::uint64_t> generations_;
+  std::unordered_map<std::string, ticket> joinable_; // key -> its current running query
   ticket next_ticket_ = 1;
   std::minstd_rand jitter_;
 };
