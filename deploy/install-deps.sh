@@ -9,7 +9,7 @@ packages=(
   # libraries of the design
   libcaf-dev libboost-dev libboost-system-dev libssl-dev libcurl4-openssl-dev
   libpqxx-dev libsqlite3-dev librdkafka-dev prometheus-cpp-dev nlohmann-json3-dev
-  libyaml-cpp-dev
+  libyaml-cpp-dev zlib1g-dev
   # tests: GoogleTest, and the real servers integration tests start themselves
   libgtest-dev libgmock-dev postgresql prometheus kcat openssl curl
   # benchmarks, and the load mix (Locust) whose smoke run is a test

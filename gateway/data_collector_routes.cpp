@@ -80,8 +80,9 @@ void add_data_collector_routes(router& r, const route_services& svc) {
                            int_param(c, "until", q.until)})
             if (err)
               return reply(bad_request(c, *err));
-          answer_json_text(svc, role, c, std::move(reply), list_flights_atom::value,
-                           std::move(q));
+          const bool gzip = accepts_gzip(c);
+          answer_json_body(svc, role, c, std::move(reply), list_flights_atom::value,
+                           std::move(q), gzip);
         });
   r.add(http::verb::get, "/data-collector/flights/average/{icao}", role,
         [svc](request_context& c, reply_fn reply) {

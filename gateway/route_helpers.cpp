@@ -1,5 +1,7 @@
 #include "gateway/route_helpers.hpp"
 
+#include "gateway/content_coding.hpp"
+
 #include <charconv>
 #include <limits>
 
@@ -80,6 +82,16 @@ std::string text_param(const request_context& c, const char* key) {
 response bad_request(const request_context& c, const bad_input& why) {
   return error_response(http::status::bad_request, "invalid_argument", why.message,
                         c.req.version(), c.req.keep_alive());
+}
+
+bool accepts_gzip(const request_context& c) {
+  std::string fields; // a list may be split over several fields (RFC 9110 §5.3)
+  for (auto [it, end] = c.req.equal_range(http::field::accept_encoding); it != end; ++it) {
+    if (!fields.empty())
+      fields += ',';
+    fields.append(it->value().data(), it->value().size());
+  }
+  return accepts_gzip(std::string_view{fields});
 }
 
 } // namespace fw::gateway

@@ -100,6 +100,32 @@ void answer_json_text(const route_services& svc, const std::string& role,
     std::move(msg)...);
 }
 
+/// Whether the request's Accept-Encoding fields accept a gzip-encoded body.
+bool accepts_gzip(const request_context& c);
+
+/// Asks `role` for a json_body and answers 200 with it (Content-Encoding: gzip when the
+/// role encoded it), or the mapped error. The representation depends on Accept-Encoding,
+/// which Vary tells caches on the way.
+template <class... Ts>
+void answer_json_body(const route_services& svc, const std::string& role,
+                      const request_context& c, reply_fn reply, Ts... msg) {
+  svc.roles->ask<json_body>(
+    role,
+    [reply = std::move(reply), version = c.req.version(),
+     keep_alive = c.req.keep_alive()](caf::expected<json_body> r) {
+      if (!r) {
+        reply(error_reply(r.error(), version, keep_alive));
+        return;
+      }
+      auto res = json_text_response(http::status::ok, std::move(r->content), version, keep_alive);
+      if (r->gzip)
+        res.set(http::field::content_encoding, "gzip");
+      res.set(http::field::vary, "Accept-Encoding");
+      reply(std::move(res));
+    },
+    std::move(msg)...);
+}
+
 /// The reply itself as the JSON body.
 inline constexpr auto as_json = [](const auto& x) { return nlohmann::json(x); };
 

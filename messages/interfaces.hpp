@@ -62,9 +62,10 @@ using data_collector_actor = role_actor::extend<
   caf::replies_to<list_interests_atom, std::string>::with<std::vector<interest>>,
   // The seed's DeleteUserInterests (user-manager, when a user is deleted): how many went.
   caf::replies_to<delete_interests_atom, std::string>::with<std::uint64_t>,
-  // GET /flights/<airport>, newest first: the response body, a JSON array of flights
-  // (rendered once per kept answer rather than once per request).
-  caf::replies_to<list_flights_atom, flight_query>::with<std::string>,
+  // GET /flights/<airport>, newest first (query, whether the client accepts gzip): the
+  // response body, a JSON array of flights, gzip-encoded when accepted and worth it
+  // (rendered and compressed once per kept answer rather than once per request).
+  caf::replies_to<list_flights_atom, flight_query, bool>::with<json_body>,
   // GET /flights/average/<icao> (airport, type, days): the response body, a JSON
   // flight_average.
   caf::replies_to<average_flights_atom, std::string, std::string, std::int64_t>::with<

@@ -76,6 +76,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(flightwatch, caf::first_custom_type_id)
   CAF_ADD_ATOM(flightwatch, fw, cluster_status_atom, "clstatus")
   CAF_ADD_ATOM(flightwatch, fw, rebalance_atom, "rebalance")
   CAF_ADD_ATOM(flightwatch, fw, flights_changed_atom, "flchanged")
+  CAF_ADD_TYPE_ID(flightwatch, (fw::json_body))
 
 CAF_END_TYPE_ID_BLOCK(flightwatch)
 

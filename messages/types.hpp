@@ -139,6 +139,19 @@ typename Inspector::result_type inspect(Inspector& f, flight_query& x) {
            x.until);
 }
 
+/// A JSON response body as a role rendered it: the text itself, or (`gzip`) its gzip
+/// encoding, for a request that accepts gzip, to be sent with Content-Encoding: gzip.
+struct json_body {
+  std::string content;
+  bool gzip = false;
+  friend bool operator==(const json_body&, const json_body&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, json_body& x) {
+  return f(caf::meta::type_name("fw.json_body"), x.content, x.gzip);
+}
+
 /// GET /flights/average/<icao>: mean flights per day over the last `days` days.
 struct flight_average {
   std::string airport_code;

@@ -27,6 +27,8 @@ std::size_t query_cache::weight(const std::string& key, const cached_answer& ans
   std::size_t w = entry_overhead + 2 * heap_of(key) + sizeof(entry);
   if (const auto* body = std::get_if<std::string>(&answer))
     w += heap_of(*body);
+  else if (const auto* page = std::get_if<list_body>(&answer))
+    w += heap_of(page->text) + heap_of(page->gzip);
   else if (const auto* last = std::get_if<std::optional<flight>>(&answer); last && *last)
     w += heap_of(**last);
   return w;

@@ -30,9 +30,16 @@
 
 namespace fw::data_collector {
 
-/// A stored answer: a response body (JSON text; a page of flights or an average, rendered
-/// once per query run), or the last flight (or none).
-using cached_answer = std::variant<std::string, std::optional<flight>>;
+/// A page of flights as its response body, and that body gzip-encoded for clients that
+/// accept it (empty when not made: too small to gain, or not asked for).
+struct list_body {
+  std::string text;
+  std::string gzip;
+};
+
+/// A stored answer: a response body (JSON text, rendered once per query run: an average,
+/// or a page of flights with its gzip encoding), or the last flight (or none).
+using cached_answer = std::variant<std::string, list_body, std::optional<flight>>;
 
 class query_cache {
 public:

@@ -3,6 +3,7 @@
 // queries, deduplication across collections, and every OpenSky failure mode (5xx and
 // the circuit breaker, 429, outage): nothing invented is ever stored.
 
+#include "actors/common/gzip.hpp"
 #include "tests/fakes/fake_opensky.hpp"
 #include "tests/integration/node_process.hpp"
 #include "tests/support/net.hpp"
@@ -209,6 +210,44 @@ TEST_F(data_collector, a_new_airport_is_fetched_at_once_and_its_flights_are_quer
   EXPECT_NE(m.find(R"(flights_fetched_last_collection{airport_code="LIRF",node="test-node",service="data_collector"} 3)"),
             std::string::npos)
     << m;
+}
+
+TEST_F(data_collector, flight_lists_are_gzip_encoded_for_clients_that_accept_it) {
+  for (int i = 0; i < 10; ++i)
+    opensky.add_flight({"b0000" + std::to_string(i), now - 7200 + i * 60, now - 3600 + i * 60,
+                        "LIRF", "EDDF", "DLH10" + std::to_string(i)});
+  start();
+  create_user("mario@x.org");
+  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "LIRF"}}).status, 201);
+  ASSERT_TRUE(fw::test::wait_until([&] { return flights("LIRF").size() == 10; }, 5s));
+
+  auto plain = http_get(base + "/flights/LIRF");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(plain.headers["vary"], "Accept-Encoding");
+  auto get = [&](const std::string& path, const std::string& accept) {
+    return http_request("GET", base + path, "", {"Accept-Encoding: " + accept});
+  };
+  auto zipped = get("/flights/LIRF", "deflate, gzip;q=0.8");
+  ASSERT_EQ(zipped.status, 200);
+  EXPECT_EQ(zipped.headers["content-encoding"], "gzip");
+  EXPECT_EQ(zipped.headers["vary"], "Accept-Encoding");
+  EXPECT_EQ(zipped.headers["content-type"], "application/json");
+  EXPECT_LT(zipped.body.size() * 3, plain.body.size());
+  EXPECT_EQ(fw::gzip_decompress(zipped.body), plain.body); // the same page, encoded
+
+  auto refused = get("/flights/LIRF", "gzip;q=0, *");
+  EXPECT_EQ(refused.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(refused.body, plain.body);
+  // A page too small to gain goes out as it is, whatever the client accepts.
+  auto small = get("/flights/LIRF?limit=1", "gzip");
+  EXPECT_EQ(small.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(body_of(small).size(), 1u);
+  // Errors are plain JSON.
+  auto bad = get("/flights/LIRF?limit=0", "gzip");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.headers.count("content-encoding"), 0u);
+  EXPECT_EQ(body_of(bad)["error"], "invalid_argument");
 }
 
 TEST_F(data_collector, the_average_counts_only_the_last_x_days) {

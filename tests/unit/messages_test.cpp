@@ -168,11 +168,18 @@ TEST_F(messages_test, every_type_of_the_block_is_announced) {
   // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
   // flight_average, traffic_event, alert_notice, delivery_result, notification,
   // std::vector<notification>, prometheus_sample, std::vector<prometheus_sample>,
-  // std::vector<std::string>, node_info and the local-only bridge_task and db_task.
+  // std::vector<std::string>, node_info, json_body and the local-only bridge_task and
+  // db_task.
   auto first = caf::id_block::flightwatch::begin;
   auto last = caf::id_block::flightwatch::end;
-  EXPECT_EQ(last - first, 22u);
+  EXPECT_EQ(last - first, 23u);
   EXPECT_STREQ(caf::type_name_by_id<caf::type_id<fw::pong>::value>::value, "fw::pong");
+}
+
+TEST_F(messages_test, a_gzip_body_crosses_nodes_byte_for_byte) {
+  // gzip output holds NUL and high bytes; a peer's gateway must get every one of them.
+  fw::json_body body{std::string{"\x1f\x8b\x08\x00\xff\x00tail", 10}, true};
+  EXPECT_EQ(caf_round_trip(body), body);
 }
 
 TEST_F(messages_test, errors_keep_code_and_message) {
