@@ -1,11 +1,11 @@
 #include "actors/data_collector/data_collector.hpp"
 
 #include "actors/common/exceptions.hpp"
-#include "actors/common/gzip.hpp"
 #include "actors/common/log.hpp"
 #include "actors/common/text.hpp"
 #include "actors/data_collector/collector.hpp"
 #include "actors/data_collector/interest_rules.hpp"
+#include "actors/data_collector/list_page.hpp"
 #include "actors/data_collector/query_cache.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
@@ -75,17 +75,33 @@ caf::typed_response_promise<Reply> query(self_pointer self, const char* operatio
   return rp;
 }
 
+/// `work` as store work of one argument, given `previous` if it takes a second one.
+template <class Stored, class Work>
+auto with_previous(Work work, std::optional<Stored> previous) {
+  return [work = std::move(work), previous = std::move(previous)](store_session& s) mutable {
+    if constexpr (std::is_invocable_v<Work&, store_session&, const Stored*>)
+      return work(s, previous ? &*previous : nullptr);
+    else
+      return work(s);
+  };
+}
+
 /// As query(), for a flight query whose answer may be kept (query_cache.hpp): `key`
 /// names the query and its parameters, `airport` the airport whose new flights change it.
+/// A `work` that also takes `const Stored*` gets the kept answer when it renews one (null
+/// otherwise), so that it can reuse what did not change.
 template <class Reply, class Stored, class Work, class Shape>
 caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::string& airport,
                                                 std::string key, const char* operation,
                                                 Work work, Shape shape) {
   auto& st = self->state;
   if (!st.cache->enabled())
-    return query<Reply, Stored>(self, operation, std::move(work), std::move(shape));
+    return query<Reply, Stored>(self, operation,
+                                with_previous<Stored>(std::move(work), std::nullopt),
+                                std::move(shape));
   auto rp = self->make_response_promise<Reply>();
   std::optional<query_cache::ticket> ticket;
+  std::optional<Stored> previous;
   if (auto hit = st.cache->find(key, query_cache::clock::now()); hit.answer) {
     st.cache_hits->Increment();
     // Shaped straight from the kept answer: a list body (39 KB at the default limit) is
@@ -94,6 +110,8 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
     if (!hit.refresh)
       return rp;
     ticket = hit.refresh; // renewed in the background
+    if constexpr (std::is_invocable_v<Work&, store_session&, const Stored*>)
+      previous = std::get<Stored>(*hit.answer);
   } else {
     auto answer = [rp, shape](const caf::expected<cached_answer>& a) mutable {
       if (a)
@@ -108,7 +126,8 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
     }
     st.cache_misses->Increment();
   }
-  db_call<Stored>(self, st.storage(), operation, std::move(work),
+  db_call<Stored>(self, st.storage(), operation,
+                  with_previous<Stored>(std::move(work), std::move(previous)),
                   [self, t = *ticket](caf::expected<Stored> stored) {
                     auto& st = self->state;
                     caf::expected<cached_answer> a =
@@ -120,19 +139,6 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
                       w(a);
                   });
   return rp;
-}
-
-/// Bodies shorter than this go out as they are: gzip's header and the compressor's startup
-/// would eat most of the gain (an empty page is 2 bytes).
-constexpr std::size_t min_gzip_size = 1024;
-
-/// A page of flights as its response body, with its gzip encoding when `make_gzip` and
-/// it is large enough (a default page of 100 flights: about 39 KB, 5 KB gzipped).
-list_body render_list(const std::vector<flight>& flights, bool make_gzip) {
-  list_body page{to_json_text(flights), {}};
-  if (make_gzip && page.text.size() >= min_gzip_size)
-    page.gzip = gzip_compress(page.text).value_or(std::string{}); // identity if zlib fails
-  return page;
 }
 
 /// Cache key of a page of flights.
@@ -293,7 +299,9 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       const bool make_gzip = accept_gzip || self->state.cache->enabled();
       return cached_query<json_body, list_body>(
         self, q.airport_code, list_key(q), "list_flights",
-        [q, make_gzip](store_session& s) { return render_list(s.flights().list(q), make_gzip); },
+        [q, make_gzip](store_session& s, const list_body* previous) {
+          return render_list(s.flights().list(q), make_gzip, previous);
+        },
         [accept_gzip](const list_body& page) -> caf::expected<json_body> {
           if (accept_gzip && !page.gzip.empty())
             return json_body{page.gzip, true};

@@ -12,6 +12,7 @@
 // database.
 // Memory is bounded: the oldest answers go first when max_bytes would be exceeded.
 
+#include "actors/data_collector/list_page.hpp"
 #include "messages/types.hpp"
 
 #include <caf/error.hpp>
@@ -29,13 +30,6 @@
 #include <vector>
 
 namespace fw::data_collector {
-
-/// A page of flights as its response body, and that body gzip-encoded for clients that
-/// accept it (empty when not made: too small to gain, or not asked for).
-struct list_body {
-  std::string text;
-  std::string gzip;
-};
 
 /// A stored answer: a response body (JSON text, rendered once per query run: an average,
 /// or a page of flights with its gzip encoding), or the last flight (or none).
