@@ -2,6 +2,7 @@
 --
 -- Every request goes to one route, chosen by FLIGHTWATCH_BENCH_ROUTE:
 --   list     GET /data-collector/flights/<airport>                 (default limit 100)
+--   list-gzip  the same with "Accept-Encoding: gzip", as browsers and Python's requests send
 --   average  GET /data-collector/flights/average/<airport>?days=N  (N from
 --            FLIGHTWATCH_BENCH_DAYS, default 30)
 --   last     GET /data-collector/flights/last/<airport>
@@ -14,7 +15,9 @@
 -- as much as the server takes. wrk's latency does not include the wait.
 --
 -- A response counts as a failure when its status is not 200 (non2xx) or when its body
--- does not look like a hit (bad): list must be a non-empty JSON array of flights, last a
+-- does not look like a hit (bad): list must be a non-empty JSON array of flights (for
+-- list-gzip: or a body with Content-Encoding: gzip and gzip's magic bytes; wrk cannot
+-- inflate it, the shell script compares one such answer with the plain one), last a
 -- flight, average must have counted at least one flight.
 --
 -- done() prints one line for the caller to parse:
@@ -33,7 +36,7 @@ end
 
 local paths = {}
 for i, code in ipairs(airports) do
-  if route == "list" then
+  if route == "list" or route == "list-gzip" then
     paths[i] = "/data-collector/flights/" .. code
   elseif route == "average" then
     paths[i] = "/data-collector/flights/average/" .. code .. "?days=" .. days
@@ -68,15 +71,24 @@ function init(args)
   math.randomseed(os.time() * 1000 + (tid or 0))
 end
 
-function request()
-  return wrk.format("GET", paths[math.random(#paths)])
+local headers = {}
+if route == "list-gzip" then
+  headers["Accept-Encoding"] = "gzip"
 end
 
-local function hit(body)
+function request()
+  return wrk.format("GET", paths[math.random(#paths)], headers)
+end
+
+local function hit(body, response_headers)
   if body == nil then
     return false
   end
-  if route == "list" then
+  local encoding = response_headers["Content-Encoding"] or response_headers["content-encoding"]
+  if route == "list-gzip" and encoding == "gzip" then
+    return string.sub(body, 1, 2) == "\31\139"
+  end
+  if route == "list" or route == "list-gzip" then
     return string.sub(body, 1, 2) == "[{" and string.find(body, '"icao24"', 1, true) ~= nil
   elseif route == "last" then
     return string.sub(body, 1, 1) == "{" and string.find(body, '"icao24"', 1, true) ~= nil
@@ -89,7 +101,7 @@ function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   if status ~= 200 then
     non2xx = non2xx + 1
-  elseif not hit(body) then
+  elseif not hit(body, headers) then
     bad = bad + 1
   end
 end

@@ -3,10 +3,12 @@
 # 60 days between 50 airports (tests/bench/flight_data_load.sql), then, on one flightwatch
 # node, wrk against each of
 #   GET /data-collector/flights/<airport>                 (list, default limit 100)
+#   the same with Accept-Encoding: gzip                   (list-gzip)
 #   GET /data-collector/flights/average/<airport>?days=30 (average)
 #   GET /data-collector/flights/last/<airport>            (last)
 # with a random airport of the 50 per request (tests/bench/flight_queries.lua), one route per
-# wrk run, in alternating rounds (list, average, last, list, ...) after a warm-up of each.
+# wrk run, in alternating rounds (list, list-gzip, average, last, list, ...) after a warm-up
+# of each.
 # Prints the load time, per run req/s, p50/p99 latency, failures (non-200, or a 200 without
 # flights), node and PostgreSQL CPU per request, the node's and the store's mean time per
 # request and the node's peak RSS, then the medians per route and whether p99 < 5 ms holds.
@@ -14,7 +16,8 @@
 #
 #   tests/bench/flight_queries_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #       [-t WRK_THREADS] [-w WARMUP_SECONDS] [-n FLIGHTS] [-R RATE] [--analyze-only]
-#       [--pg-option NAME=VALUE]... [--baseline-bin PATH] [--no-build]
+#       [--routes "list list-gzip average last"] [--pg-option NAME=VALUE]...
+#       [--baseline-bin PATH] [--no-build]
 #
 # --baseline-bin PATH compares another flightwatch binary (an older build) with this one on
 # the same data in one invocation. Each build gets its own database in the one PostgreSQL
@@ -53,6 +56,7 @@ vacuum=1
 pg_options=()
 build=1
 baseline_bin=""
+routes=(list list-gzip average last)
 # 50 European airports, busiest first (the loader weights them 3:1 from first to last).
 airports=LIRF,EDDF,EGLL,LFPG,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW,EKCH,ESSA,ENGM,EFHK,EBBR,LPPT,
 airports+=LIMC,LGAV,EPWA,LKPR,LHBP,EGKK,EGCC,LFPO,LFMN,LIME,LIPZ,LIRN,LICC,LEPA,LEMG,EDDL,EDDH,
@@ -60,7 +64,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -74,6 +78,7 @@ while [ $# -gt 0 ]; do
     -n) flights="$2"; shift 2 ;;
     -R) rate="$2"; shift 2 ;;
     --analyze-only) vacuum=0; shift ;;
+    --routes) read -r -a routes <<<"$2"; shift 2 ;;
     --pg-option) pg_options+=("$2"); shift 2 ;;
     --baseline-bin) baseline_bin="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
@@ -204,13 +209,25 @@ if [ -n "$baseline_bin" ]; then # the same answers from both builds
   done
 fi
 
+for b in "${builds[@]}"; do # what list-gzip gets: the same page, gzip-encoded (or plain)
+  path="/data-collector/flights/$first_airport"
+  encoding="$(curl -s -o /dev/null -D - -H 'Accept-Encoding: gzip' "${url_of[$b]}$path" \
+    | tr -d '\r' | awk -F': ' 'tolower($1) == "content-encoding" { print $2 }')"
+  size="$(curl -s -H 'Accept-Encoding: gzip' "${url_of[$b]}$path" | wc -c)"
+  if [ "$encoding" = gzip ]; then
+    [ "$(curl -s --compressed "${url_of[$b]}$path")" = "$(curl -s "${url_of[$b]}$path")" ] \
+      || bench_fail "$b: the gzip-encoded GET $path differs from the plain one"
+  fi
+  echo "# $b build, GET $path with Accept-Encoding: gzip: ${encoding:-identity}, $size bytes"
+done
+
 # -- measure ---------------------------------------------------------------------------------------
-routes=(list average last)
 declare -A http_route=(
   [list]='/data-collector/flights/{airport}'
+  [list-gzip]='/data-collector/flights/{airport}'
   [average]='/data-collector/flights/average/{icao}'
   [last]='/data-collector/flights/last/{icao}')
-declare -A store_op=([list]=list_flights [average]=average_flights [last]=last_flight)
+declare -A store_op=([list]=list_flights [list-gzip]=list_flights [average]=average_flights [last]=last_flight)
 
 # wrk_run NAME ROUTE SECONDS URL -> wrk's output in $tmp/wrk-NAME.txt
 wrk_run() {
