@@ -33,6 +33,7 @@
 # reported req/s is what they got). After the load the table gets VACUUM (ANALYZE), which
 # autovacuum would do by itself shortly after such a load (it sets the visibility map, so
 # counts can be index-only scans); --analyze-only runs only ANALYZE.
+# --routes picks and orders the routes measured (default: all four).
 # --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE" (default:
 # its stock settings). FW_* variables in the environment reach the node (FW_STORAGE_POOL_SIZE,
 # ...). FLIGHTWATCH_BUILD_DIR picks the build directory, FLIGHTWATCH_PG_BIN_DIR the
@@ -64,7 +65,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
