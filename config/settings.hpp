@@ -86,7 +86,7 @@ struct collector_settings {
   duration interval{std::chrono::minutes{5}}; // one collection of every interest airport
   duration window{std::chrono::hours{24}};    // fetched and counted per collection
   unsigned max_in_flight = 4;                 // airports fetched concurrently
-  duration query_cache_ttl{std::chrono::seconds{1}}; // flight query answers kept; 0 = off
+  duration query_cache_ttl{std::chrono::seconds{5}}; // flight query answers kept; 0 = off
   unsigned query_cache_mib = 8;                      // their memory, at most
 };
 

@@ -65,7 +65,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
