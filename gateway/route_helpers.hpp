@@ -43,21 +43,35 @@ std::string text_param(const request_context& c, const char* key);
 
 response bad_request(const request_context& c, const bad_input& why);
 
+/// Asks `role` for a Reply and answers with `to_response(reply, version, keep_alive)`, or
+/// the mapped error. The helpers below shape the response for each kind of reply.
+template <class Reply, class ToResponse, class... Ts>
+void answer_with(const route_services& svc, const std::string& role, const request_context& c,
+                 reply_fn reply, ToResponse to_response, Ts... msg) {
+  svc.roles->ask<Reply>(
+    role,
+    [reply = std::move(reply), version = c.req.version(), keep_alive = c.req.keep_alive(),
+     to_response = std::move(to_response)](caf::expected<Reply> r) {
+      if (r)
+        reply(to_response(*r, version, keep_alive));
+      else
+        reply(error_reply(r.error(), version, keep_alive));
+    },
+    std::move(msg)...);
+}
+
 /// Asks `role` and answers `status` with `to_body(reply)` (a JSON value, or JSON text
 /// written directly), or the mapped error.
 template <class Reply, class ToBody, class... Ts>
 void answer(const route_services& svc, const std::string& role, const request_context& c,
             reply_fn reply, http::status status, ToBody to_body, Ts... msg) {
-  svc.roles->ask<Reply>(
-    role,
-    [reply = std::move(reply), version = c.req.version(), keep_alive = c.req.keep_alive(),
-     status, to_body = std::move(to_body)](caf::expected<Reply> r) {
-      if (!r)
-        reply(error_reply(r.error(), version, keep_alive));
-      else if constexpr (std::is_same_v<decltype(to_body(*r)), std::string>)
-        reply(json_text_response(status, to_body(*r), version, keep_alive));
+  answer_with<Reply>(
+    svc, role, c, std::move(reply),
+    [status, to_body = std::move(to_body)](Reply& r, unsigned version, bool keep_alive) {
+      if constexpr (std::is_same_v<decltype(to_body(r)), std::string>)
+        return json_text_response(status, to_body(r), version, keep_alive);
       else
-        reply(json_response(status, to_body(*r), version, keep_alive));
+        return json_response(status, to_body(r), version, keep_alive);
     },
     std::move(msg)...);
 }
@@ -67,19 +81,14 @@ void answer(const route_services& svc, const std::string& role, const request_co
 template <class... Ts>
 void answer_command(const route_services& svc, const std::string& role, const request_context& c,
                     reply_fn reply, Ts... msg) {
-  svc.roles->ask<command_reply>(
-    role,
-    [reply = std::move(reply), version = c.req.version(),
-     keep_alive = c.req.keep_alive()](caf::expected<command_reply> r) {
-      if (!r) {
-        reply(error_reply(r.error(), version, keep_alive));
-        return;
-      }
-      auto res = json_text_response(static_cast<http::status>(r->status), std::move(r->body),
+  answer_with<command_reply>(
+    svc, role, c, std::move(reply),
+    [](command_reply& r, unsigned version, bool keep_alive) {
+      auto res = json_text_response(static_cast<http::status>(r.status), std::move(r.body),
                                     version, keep_alive);
-      if (r->replayed)
+      if (r.replayed)
         res.set("Idempotent-Replayed", "true");
-      reply(std::move(res));
+      return res;
     },
     std::move(msg)...);
 }
@@ -88,14 +97,10 @@ void answer_command(const route_services& svc, const std::string& role, const re
 template <class... Ts>
 void answer_json_text(const route_services& svc, const std::string& role,
                       const request_context& c, reply_fn reply, Ts... msg) {
-  svc.roles->ask<std::string>(
-    role,
-    [reply = std::move(reply), version = c.req.version(),
-     keep_alive = c.req.keep_alive()](caf::expected<std::string> r) {
-      if (r)
-        reply(json_text_response(http::status::ok, std::move(*r), version, keep_alive));
-      else
-        reply(error_reply(r.error(), version, keep_alive));
+  answer_with<std::string>(
+    svc, role, c, std::move(reply),
+    [](std::string& text, unsigned version, bool keep_alive) {
+      return json_text_response(http::status::ok, std::move(text), version, keep_alive);
     },
     std::move(msg)...);
 }
@@ -109,19 +114,15 @@ bool accepts_gzip(const request_context& c);
 template <class... Ts>
 void answer_json_body(const route_services& svc, const std::string& role,
                       const request_context& c, reply_fn reply, Ts... msg) {
-  svc.roles->ask<json_body>(
-    role,
-    [reply = std::move(reply), version = c.req.version(),
-     keep_alive = c.req.keep_alive()](caf::expected<json_body> r) {
-      if (!r) {
-        reply(error_reply(r.error(), version, keep_alive));
-        return;
-      }
-      auto res = json_text_response(http::status::ok, std::move(r->content), version, keep_alive);
-      if (r->gzip)
+  answer_with<json_body>(
+    svc, role, c, std::move(reply),
+    [](json_body& body, unsigned version, bool keep_alive) {
+      auto res = json_text_response(http::status::ok, std::move(body.content), version,
+                                    keep_alive);
+      if (body.gzip)
         res.set(http::field::content_encoding, "gzip");
       res.set(http::field::vary, "Accept-Encoding");
-      reply(std::move(res));
+      return res;
     },
     std::move(msg)...);
 }
