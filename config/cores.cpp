@@ -1,9 +1,10 @@
 #include "config/cores.hpp"
 
+#include "config/text_file.hpp"
+
 #include <sched.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -11,17 +12,8 @@ namespace fw {
 
 namespace {
 
-std::optional<std::string> read_text(const std::filesystem::path& file) {
-  std::ifstream in{file};
-  if (!in)
-    return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::optional<long long> read_number(const std::filesystem::path& file) {
-  auto text = read_text(file);
+  auto text = read_text_file(file);
   if (!text)
     return std::nullopt;
   try {
@@ -40,7 +32,7 @@ std::optional<unsigned> cpus_of(long long quota, long long period) {
 
 /// cgroup v2 `cpu.max`: "<quota> <period>" or "max <period>".
 std::optional<unsigned> v2_limit(const std::filesystem::path& dir) {
-  auto text = read_text(dir / "cpu.max");
+  auto text = read_text_file(dir / "cpu.max");
   if (!text)
     return std::nullopt;
   std::istringstream in{*text};
@@ -128,7 +120,7 @@ unsigned available_cores() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     cores = static_cast<unsigned>(CPU_COUNT(&set));
-  if (auto text = read_text("/proc/self/cgroup"))
+  if (auto text = read_text_file("/proc/self/cgroup"))
     if (auto limit = cgroup_cpu_limit("/sys/fs/cgroup", *text))
       cores = cores == 0 ? *limit : std::min(cores, *limit);
   return std::max(1u, cores);

@@ -3,6 +3,7 @@
 #include "config/cores.hpp"
 #include "config/schema.hpp"
 #include "config/sla_document.hpp"
+#include "config/text_file.hpp"
 
 #include <unistd.h>
 
@@ -12,9 +13,7 @@
 #include <cctype>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 namespace fw {
 
@@ -47,14 +46,12 @@ std::optional<duration> parse_duration(const std::string& text) {
 namespace {
 
 std::string read_secret_file(const std::string& path, std::string& error) {
-  std::ifstream in{path};
-  if (!in) {
+  auto content = read_text_file(path);
+  if (!content) {
     error = "cannot read file '" + path + "'";
     return {};
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto text = buf.str();
+  auto text = std::move(*content);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
   return text;

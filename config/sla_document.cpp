@@ -1,10 +1,11 @@
 #include "config/sla_document.hpp"
 
+#include "config/text_file.hpp"
+
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -201,14 +202,12 @@ sla_parse_result sla_from_json(const nlohmann::json& body, const sla_document& b
 }
 
 sla_parse_result load_sla_file(const std::string& path) {
-  std::ifstream in{path};
-  if (!in)
+  auto content = read_text_file(path);
+  if (!content)
     return {std::nullopt, path + ": cannot read the file"};
-  std::stringstream content;
-  content << in.rdbuf();
   json body;
   try {
-    body = yaml_to_json(YAML::Load(content.str()));
+    body = yaml_to_json(YAML::Load(*content));
   } catch (const YAML::Exception& e) {
     return {std::nullopt, path + ": not valid YAML: " + e.what()};
   }
