@@ -32,10 +32,15 @@ inline caf::error storage_timeout_error(std::chrono::milliseconds timeout) {
                     "storage did not answer within " + std::to_string(timeout.count()) + " ms");
 }
 
+/// Storage stopped (a worker crashed, the node shuts down) before answering a call.
+inline caf::error storage_stopped_error() {
+  return make_error(ec::unavailable, "storage stopped before answering");
+}
+
 /// CAF's request errors in terms a caller of storage understands.
 inline caf::error storage_error(caf::error err) {
   if (err == caf::sec::request_receiver_down)
-    return make_error(ec::unavailable, "storage stopped before answering");
+    return storage_stopped_error();
   return err;
 }
 

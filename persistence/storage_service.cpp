@@ -135,7 +135,7 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
   // worker crashed, the node shuts down).
   self->attach_functor([callers = st.callers](const caf::error&) {
     callers->expire(std::chrono::steady_clock::time_point::max(), [](caf::response_promise& rp) {
-      rp.deliver(make_error(ec::unavailable, "storage stopped before answering"));
+      rp.deliver(storage_stopped_error());
     });
   });
   const auto pool_size = std::max(1u, st.ctx->cfg.storage.pool_size);
