@@ -1,39 +1,42 @@
 #!/usr/bin/env bash
-# The seed's load mix (002 section 9, tests/bench/load_mix.py) with Locust against
-# flightwatch, on a data set of N flights loaded first, in up to three set-ups:
+# The seed's load mix (002 section 9, tests/bench/load_mix.py) against flightwatch, on a
+# data set of N flights loaded first, in up to three set-ups:
 #   sqlite    one node, every role, SQLite
 #   postgres  one node, every role, PostgreSQL 15
 #   cluster   three nodes on one PostgreSQL, as deploy/run-cluster.sh splits the roles:
-#             node-1 gateway + user-manager (Locust's target), node-2 data-collector,
+#             node-1 gateway + user-manager (the client's target), node-2 data-collector,
 #             alert-evaluator, notifier, sla-watchdog, node-3 data-collector,
 #             alert-evaluator, notifier
-# Each set-up gets a fake OpenSky (fw-fake-opensky: the interests Locust adds are
+# Each set-up gets a fake OpenSky (fw-fake-opensky: the interests the client adds are
 # collected for real) and a Prometheus scraping every node each second (the SLA
 # watchdog's queries and its config updates go to it). Prints per set-up: requests/s,
-# p50/p95/p99/max per route (Locust's CSV, in ms), failures, the node's own view per route
-# (its histogram over the load: mean, and the bucket bound its p99 lies under), CPU
-# seconds of the nodes and of Locust, the nodes' resident memory (after start, at the
-# end, peak), and whether the targets
-# hold (0 failures, p99 < 10 ms on every route, one node's peak RSS < 64 MiB). Any failed
-# request makes the exit status 1.
+# p50/p95/p99/max per route (the client's CSV, in ms), failures, the node's own view per
+# route (its histogram over the load: mean, and the bucket bound its p99 lies under), CPU
+# seconds of the nodes and of the client, the nodes' resident memory (after start, at the
+# end, peak), and whether the targets hold (0 failures, p99 < 10 ms on every route, one
+# node's peak RSS < 64 MiB). Any failed request makes the exit status 1.
 #
 #   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
-#       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--profile] [--smoke] [--no-build]
-#       [--baseline-bin PATH]
+#       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--client native|locust] [--profile]
+#       [--smoke] [--no-build] [--baseline-bin PATH]
 #
-# Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000.
-# --think 0 drops the think time: every user sends its next request as soon as it has
-# the answer (the saturation run). --profile samples the node(s) with perf during the
-# run (499 Hz, no call graphs) and prints the 25 functions with the most self time, and
+# Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000
+# --client native. The native client (tests/bench/load_mix_client, built with the project)
+# runs load_mix.py's scenario in C++ on one thread and times each request to the
+# microsecond: its p99s hold. --client locust runs load_mix.py itself with Locust, whose
+# times are whole milliseconds and include its own scheduling on the shared cores (5-20 ms
+# more at p99). --think 0 drops the think time: every user sends its next request as soon
+# as it has the answer (the saturation run). --profile samples the node(s) with perf during
+# the run (499 Hz, no call graphs) and prints the 25 functions with the most self time, and
 # the shares per thread and per library.
 # --smoke is the short version the test suite runs: -u 5 -r 5 -d 4 --think 0.05-0.2
 # -n 3000. --baseline-bin PATH runs another flightwatch binary (an older build) first in
 # each set-up, then this one, and ends with a comparison. Every run starts from its own
 # copy of the loaded data set (a copy of the SQLite file, a PostgreSQL database made from
 # the loaded one as template), so no run sees the users another one created.
-# FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch and
-# fw-fake-opensky), FLIGHTWATCH_BENCH_KEEP=1 keeps Locust's CSVs, the node logs and each
-# node's /metrics before and after the load.
+# FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch, fw-fake-opensky
+# and load_mix_client), FLIGHTWATCH_BENCH_KEEP=1 keeps the client's CSVs and log, the node
+# logs and each node's /metrics before and after the load.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -45,6 +48,7 @@ spawn_rate=10
 duration=60
 think=1-2
 flights=100000
+client=native
 profile=0
 build=1
 baseline_bin=""
@@ -54,7 +58,7 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -66,6 +70,7 @@ while [ $# -gt 0 ]; do
     -d) duration="$2"; shift 2 ;;
     --think) think="$2"; shift 2 ;;
     -n) flights="$2"; shift 2 ;;
+    --client) client="$2"; shift 2 ;;
     --profile) profile=1; shift ;;
     --smoke) users=5; spawn_rate=5; duration=4; think=0.05-0.2; flights=3000; shift ;;
     --no-build) build=0; shift ;;
@@ -79,6 +84,11 @@ for n in "$users" "$spawn_rate" "$duration" "$flights"; do
 done
 [[ "$think" =~ ^(0|[0-9.]+-[0-9.]+)$ ]] || { echo "$bench_name: --think takes MIN-MAX or 0" >&2; exit 2; }
 [ "$flights" -ge 1000 ] || { echo "$bench_name: -n needs at least 1000 flights" >&2; exit 2; }
+case "$client" in
+  native) client_name=load_mix_client ;;
+  locust) client_name=Locust ;;
+  *) echo "$bench_name: --client takes native or locust" >&2; exit 2 ;;
+esac
 IFS=, read -r -a config_list <<<"$configs"
 for c in "${config_list[@]}"; do
   case "$c" in sqlite|postgres|cluster) ;; *) echo "$bench_name: unknown set-up '$c'" >&2; exit 2 ;; esac
@@ -90,15 +100,22 @@ tmp="$(mktemp -d -t fw-mix.XXXXXX)"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-bench_need_tools curl locust prometheus python3
+bench_need_tools curl prometheus python3
+[ "$client" = native ] || bench_need_tools locust
 bench_need_pg
 [ "$profile" = 0 ] || bench_need_tools perf
 
-bench_build flightwatch fw-fake-opensky
+if [ "$client" = native ]; then
+  bench_build flightwatch fw-fake-opensky load_mix_client
+else
+  bench_build flightwatch fw-fake-opensky
+fi
 node_bin="$build_dir/flightwatch"
 opensky_bin="$build_dir/tests/fakes/fw-fake-opensky"
+client_bin="$build_dir/tests/bench/load_mix_client"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
 [ -x "$opensky_bin" ] || bench_fail "$opensky_bin is missing (build first)"
+[ "$client" = locust ] || [ -x "$client_bin" ] || bench_fail "$client_bin is missing (build first)"
 bench_builds
 
 # -- helpers: side processes ---------------------------------------------------------------------
@@ -176,7 +193,7 @@ stored="$(pg_psql "$pg_db" -At -c 'SELECT count(*) FROM flight_data')"
 echo "# data set: $flights flights over 60 days between $(tr ',' '\n' <<<"$airports" | wc -l)" \
   "airports, loaded in $(elapsed "$t0" "$(now_s)") s"
 echo "# load: $users users (spawned $spawn_rate/s), ${duration} s per set-up, think time" \
-  "$([ "$think" = 0 ] && echo none || echo "$think s") between tasks"
+  "$([ "$think" = 0 ] && echo none || echo "$think s") between tasks, client $client_name"
 
 # -- one set-up ----------------------------------------------------------------------------------
 declare -A pid_of=() gateway_of=()
@@ -222,7 +239,7 @@ rss_mib() { # PID -> current resident set size, MiB
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
-# report CONFIG -> the per-route table from Locust's CSV and the totals
+# report CONFIG -> the per-route table from the client's CSV (Locust's columns) and the totals
 report() {
   python3 - "$tmp/$1_stats.csv" <<'EOF'
 import csv, sys
@@ -287,7 +304,7 @@ EOF
 failed=0
 summary=()
 run_config() { # CONFIG BUILD
-  local config="$1" build="$2" storage name t_start t_end cpu_before=() cpu_after=() locust_rc=0
+  local config="$1" build="$2" storage name t_start t_end cpu_before=() cpu_after=() client_rc=0
   local run="$config-$build" title="$config"
   [ ${#builds[@]} = 1 ] || title="$config, $build"
   node_bin="${bin_of[$build]}"
@@ -366,12 +383,19 @@ run_config() { # CONFIG BUILD
   local ticks_before
   ticks_before="$(children_ticks)"
   t_start="$(now_s)"
-  FW_MIX_THINK="$think" FW_MIX_RUN="$(date +%s%N | tail -c 9)" \
-    locust -f "$root/tests/bench/load_mix.py" --headless -u "$users" -r "$spawn_rate" \
-      -t "${duration}s" --host "$gateway_url" --csv "$tmp/$run" --only-summary \
-      --loglevel WARNING --stop-timeout 5 >"$tmp/$run-locust.log" 2>&1 || locust_rc=$?
+  local run_id client_log="$tmp/$run-$client.log"
+  run_id="$(date +%s%N | tail -c 9)"
+  if [ "$client" = native ]; then
+    "$client_bin" -u "$users" -r "$spawn_rate" -d "$duration" --think "$think" --run "$run_id" \
+      --host "$gateway_url" --csv "$tmp/$run" >"$client_log" 2>&1 || client_rc=$?
+  else
+    FW_MIX_THINK="$think" FW_MIX_RUN="$run_id" \
+      locust -f "$root/tests/bench/load_mix.py" --headless -u "$users" -r "$spawn_rate" \
+        -t "${duration}s" --host "$gateway_url" --csv "$tmp/$run" --only-summary \
+        --loglevel WARNING --stop-timeout 5 >"$client_log" 2>&1 || client_rc=$?
+  fi
   t_end="$(now_s)"
-  local locust_ticks=$(($(children_ticks) - ticks_before))
+  local client_ticks=$(($(children_ticks) - ticks_before))
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   for name in "${node_names[@]}"; do
     cpu_after+=("$(cpu_ticks "${pid_of[$name]}")")
@@ -382,14 +406,15 @@ run_config() { # CONFIG BUILD
 
   echo
   echo "## $title ($(elapsed "$t_start" "$t_end") s)"
-  [ -s "$tmp/${run}_stats.csv" ] || { cat "$tmp/$run-locust.log" >&2; bench_fail "$config: Locust wrote no statistics"; }
+  [ -s "$tmp/${run}_stats.csv" ] || { cat "$client_log" >&2; bench_fail "$config: the client wrote no statistics"; }
   local table worst
   table="$(report "$run")"
   grep -v '^worst-p99\|^totals' <<<"$table"
   worst="$(sed -n 's/^worst-p99 //p' <<<"$table")"
   echo
-  # Locust's times include its own scheduling on the shared cores; the node's histogram
-  # (of the node Locust talks to) says how long the node took, to a bucket bound.
+  # The client's times include the network and, with Locust, its own scheduling on the
+  # shared cores; the node's histogram (of the node the client talks to) says how long the
+  # node took, to a bucket bound.
   local server server_worst=""
   if [ -s "$tmp/$run-${node_names[0]}.metrics" ]; then
     server="$(server_report "$tmp/$run-${node_names[0]}.before.metrics" \
@@ -408,13 +433,13 @@ run_config() { # CONFIG BUILD
     cpu_sum=$((cpu_sum + cpu_after[i] - cpu_before[i]))
     i=$((i + 1))
   done
-  echo "- Locust: CPU $(awk -v t="$locust_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
+  echo "- $client_name: CPU $(awk -v t="$client_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
   local requests failures
   read -r requests failures <<<"$(sed -n 's/^totals //p' <<<"$table")"
   [ "$requests" -gt 0 ] || { failed=1; echo "- FAILED: no request was made"; }
-  if [ "$failures" != 0 ] || [ "$locust_rc" != 0 ]; then
+  if [ "$failures" != 0 ] || [ "$client_rc" != 0 ]; then
     failed=1
-    echo "- FAILED requests: $failures (Locust exit $locust_rc); the first ones:"
+    echo "- FAILED requests: $failures ($client_name exit $client_rc); the first ones:"
     head -6 "$tmp/${run}_failures.csv" | sed 's/^/    /'
   fi
   local rss_ok="n/a (three nodes)"
