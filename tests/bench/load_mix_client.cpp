@@ -23,6 +23,8 @@
 // Boost 1.74 Asio/Beast with -std=c++20 on g++ 12 needs <utility> before any Boost header.
 #include <utility>
 
+#include "actors/common/gzip.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -41,7 +43,6 @@
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -488,49 +489,14 @@ std::string upper(std::string s) {
 
 // -- HTTP ---------------------------------------------------------------------------------------
 
-/// The decoded body of a Content-Encoding: gzip or deflate answer; nullopt if it is not valid.
-/// `window_bits` as zlib's inflateInit2 takes them (gzip: 15 + 16; zlib: 15; raw: -15).
-std::optional<std::string> inflate_body(std::string_view data, int window_bits) {
-  if (data.size() > std::numeric_limits<uInt>::max())
-    return std::nullopt;
-  z_stream zs{};
-  if (inflateInit2(&zs, window_bits) != Z_OK)
-    return std::nullopt;
-  // zlib's next_in is not const, but inflate only reads from it.
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  std::string out(std::max<std::size_t>(4 * data.size(), 1024), '\0');
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    if (zs.total_out == out.size()) {
-      if (out.size() >= max_body_size)
-        break;
-      out.resize(2 * out.size());
-    }
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
-    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
-    rc = inflate(&zs, Z_NO_FLUSH);
-  }
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END)
-    return std::nullopt;
-  return out;
-}
-
 /// Replaces an encoded body by its content, as Locust's client does; false if it cannot.
 bool decode_body(http::response<http::string_body>& res) {
   auto encoding = res[http::field::content_encoding];
   if (encoding.empty() || beast::iequals(encoding, "identity"))
     return true;
-  std::optional<std::string> decoded;
-  if (beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip"))
-    decoded = inflate_body(res.body(), 15 + 16);
-  else if (beast::iequals(encoding, "deflate")) {
-    decoded = inflate_body(res.body(), 15);
-    if (!decoded) // raw deflate, as some servers send it
-      decoded = inflate_body(res.body(), -15);
-  }
+  if (!beast::iequals(encoding, "gzip") && !beast::iequals(encoding, "x-gzip"))
+    return false; // the only coding asked for
+  auto decoded = fw::gzip_decompress(res.body(), max_body_size);
   if (!decoded)
     return false;
   res.body() = std::move(*decoded);
@@ -901,7 +867,7 @@ private:
     http::request<http::string_body> req{info(r).method, ctx_.opts.base_path + target, 11};
     req.set(http::field::host, ctx_.host_header);
     req.set(http::field::user_agent, "fw-load-mix-client");
-    req.set(http::field::accept_encoding, "gzip, deflate");
+    req.set(http::field::accept_encoding, "gzip");
     if (body) {
       req.set(http::field::content_type, "application/json");
       req.body() = *body;
