@@ -49,10 +49,8 @@ public:
   /// Starts the deadline of the request that `self` just sent, whose response will carry
   /// `response_id`; returns the ticket that close() takes.
   std::uint64_t open(caf::event_based_actor* self, caf::message_id response_id) {
-    const auto ticket = calls_.open(response_id);
-    if (!tick_armed_)
-      arm(self, calls_.timeout());
-    return ticket;
+    return calls_.open_armed(response_id,
+                             [this, self](clock::duration delay) { arm(self, delay); });
   }
 
   /// The call got its response (a reply, an error or its timeout).
@@ -62,7 +60,6 @@ public:
 
 private:
   void arm(caf::event_based_actor* self, clock::duration delay) {
-    tick_armed_ = true;
     self->delayed_send(caf::actor_cast<caf::actor>(self), delay,
                        bridge_task{[tracker = shared_from_this()](caf::event_based_actor* s) {
                          tracker->tick(s);
@@ -72,18 +69,15 @@ private:
   /// Answers every open call that is due with sec::request_timeout, then re-arms for the
   /// oldest call still open.
   void tick(caf::event_based_actor* self) {
-    tick_armed_ = false;
-    const auto now = clock::now();
-    calls_.expire(now, [self](caf::message_id response_id) {
-      self->eq_impl(response_id, self->ctrl(), self->context(),
-                    caf::make_error(caf::sec::request_timeout));
-    });
-    if (auto due = calls_.next_due())
-      arm(self, *due - now);
+    calls_.on_tick(
+      [self](caf::message_id response_id) {
+        self->eq_impl(response_id, self->ctrl(), self->context(),
+                      caf::make_error(caf::sec::request_timeout));
+      },
+      [this, self](clock::duration delay) { arm(self, delay); });
   }
 
   deadline_queue<caf::message_id> calls_;
-  bool tick_armed_ = false;
 };
 
 class role_client {

@@ -35,7 +35,6 @@ struct storage_state {
   /// ec::unavailable, and the worker's late answer goes nowhere. Shared with the exit
   /// hook, which answers them when the service stops.
   std::shared_ptr<deadline_queue<caf::response_promise>> callers;
-  bool tick_armed = false;
   size_t next = 0;
   bool ready = false;
   bool migrating = false;
@@ -64,21 +63,19 @@ using storage_impl =
   storage_actor::extend<caf::reacts_to<caf::connect_atom>, caf::reacts_to<caf::tick_atom>>;
 using storage_pointer = storage_impl::stateful_pointer<storage_state>;
 
-void arm_tick(storage_pointer self, caf::timespan delay) {
-  self->state.tick_armed = true;
-  self->delayed_send(self, delay, caf::tick_atom::value);
+/// How the callers' deadline_queue arms this actor's one tick.
+auto tick_arming(storage_pointer self) {
+  return [self](caf::timespan delay) { self->delayed_send(self, delay, caf::tick_atom::value); };
 }
 
 /// Answers every caller whose task is overdue, then re-arms for the oldest one left.
 void expire_overdue(storage_pointer self) {
   auto& st = self->state;
-  st.tick_armed = false;
-  const auto now = std::chrono::steady_clock::now();
-  st.callers->expire(now, [timeout = st.ctx->cfg.storage.timeout](caf::response_promise& rp) {
-    rp.deliver(storage_timeout_error(timeout));
-  });
-  if (auto due = st.callers->next_due())
-    arm_tick(self, *due - now);
+  st.callers->on_tick(
+    [timeout = st.ctx->cfg.storage.timeout](caf::response_promise& rp) {
+      rp.deliver(storage_timeout_error(timeout));
+    },
+    tick_arming(self));
 }
 
 /// Has every worker open its session now (a worker connects on its first task): else the
@@ -174,9 +171,7 @@ storage_impl::behavior_type storage_service(storage_pointer self, node_context_p
       const auto i = st.assign(task);
       const bool bulk = task.bulk;
       caf::response_promise rp = self->make_response_promise();
-      const auto ticket = st.callers->open(rp);
-      if (!st.tick_armed)
-        arm_tick(self, st.callers->timeout());
+      const auto ticket = st.callers->open_armed(rp, tick_arming(self));
       self->request(st.workers[i], caf::infinite, std::move(task))
         .then(
           [self, i, bulk, ticket]() {

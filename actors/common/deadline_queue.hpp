@@ -5,7 +5,8 @@
 // (arm and cancel, each a lock, a condition-variable broadcast and a wake-up of that
 // thread), which profiling showed to be the largest single cost of a short call
 // (docs/performance.md); here a call costs a push and a pop. Not thread-safe: one actor
-// owns it, and arms its own timer for next_due().
+// owns it and its one timer: open_armed() and on_tick() say when to arm that timer, so
+// that at most one tick is pending whatever the number of calls.
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,29 @@ public:
   ticket open(T payload, clock::time_point now = clock::now()) {
     entries_.push_back({now + timeout_, std::move(payload)});
     return first_ + entries_.size() - 1;
+  }
+
+  /// open(), and arms the owner's timer through `arm(delay)` unless a tick is pending.
+  template <class Arm>
+  ticket open_armed(T payload, Arm&& arm, clock::time_point now = clock::now()) {
+    const auto t = open(std::move(payload), now);
+    if (!armed_) {
+      armed_ = true;
+      arm(timeout_);
+    }
+    return t;
+  }
+
+  /// The owner's tick: expire(), then arms the timer again through `arm(delay)` for the
+  /// oldest call still open.
+  template <class OnExpired, class Arm>
+  void on_tick(OnExpired&& on_expired, Arm&& arm, clock::time_point now = clock::now()) {
+    armed_ = false;
+    expire(now, on_expired);
+    if (auto due = next_due()) {
+      armed_ = true;
+      arm(*due - now);
+    }
   }
 
   /// The call ended in time: its payload. Nothing when it had expired (or was closed).
@@ -78,7 +102,8 @@ private:
 
   clock::duration timeout_;
   std::deque<entry> entries_;
-  ticket first_ = 0; // ticket of entries_.front()
+  ticket first_ = 0;   // ticket of entries_.front()
+  bool armed_ = false; // a tick is pending (open_armed, on_tick)
 };
 
 } // namespace fw

@@ -57,4 +57,31 @@ TEST(deadline_queue, calls_closed_out_of_order_leave_the_oldest_open_one_next) {
   EXPECT_EQ(q.close(q.open("d", t0 + 3s)), "d") << "tickets stay valid after expiries";
 }
 
+TEST(deadline_queue, one_tick_is_pending_at_a_time_and_it_is_armed_for_the_oldest_open_call) {
+  queue q{1s};
+  std::vector<queue::clock::duration> armed;
+  const auto arm = [&](queue::clock::duration delay) { armed.push_back(delay); };
+  std::vector<std::string> expired;
+  const auto on_expired = [&](std::string& payload) { expired.push_back(payload); };
+
+  q.open_armed("a", arm, t0);
+  q.open_armed("b", arm, t0 + 300ms);
+  EXPECT_EQ(armed, (std::vector<queue::clock::duration>{1s})) << "b waits for a's tick";
+
+  q.on_tick(on_expired, arm, t0 + 1s);
+  EXPECT_EQ(expired, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(armed, (std::vector<queue::clock::duration>{1s, 300ms})) << "re-armed for b";
+
+  q.open_armed("c", arm, t0 + 1100ms);
+  EXPECT_EQ(armed.size(), 2u) << "b's tick is still pending";
+  q.on_tick(on_expired, arm, t0 + 1300ms);
+  EXPECT_EQ(armed.back(), 800ms) << "then c's";
+  q.on_tick(on_expired, arm, t0 + 2100ms);
+  EXPECT_EQ(expired, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(armed.size(), 3u) << "nothing open: no tick";
+
+  q.open_armed("d", arm, t0 + 5s);
+  EXPECT_EQ(armed.size(), 4u) << "the first call after an idle spell arms again";
+}
+
 } // namespace
