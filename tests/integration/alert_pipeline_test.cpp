@@ -95,9 +95,11 @@ protected:
 };
 
 TEST_F(alert_pipeline, busy_airport_gives_one_message_then_one_back_to_normal) {
-  busy_lirf(10);
-  // A 4 s window: the flights leave it a few seconds later, and traffic is back to 0.
+  // A 4 s window: the flights leave it a few seconds later, and traffic is back to 0. They
+  // are dated once the node is up, so that a slow start (sanitizers, a loaded machine)
+  // cannot age them out before the first collection.
   start(true, {{"FW_COLLECTOR_WINDOW", "4s"}});
+  busy_lirf(10);
   user_watching_lirf();
   ASSERT_TRUE(telegram.wait_for_messages(1, 5s)) << node->process().output();
   auto first = telegram.messages_to(chat);
