@@ -35,8 +35,9 @@
 # copy of the loaded data set (a copy of the SQLite file, a PostgreSQL database made from
 # the loaded one as template), so no run sees the users another one created.
 # FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch, fw-fake-opensky
-# and load_mix_client), FLIGHTWATCH_BENCH_KEEP=1 keeps the client's CSVs and log, the node
-# logs and each node's /metrics before and after the load.
+# and load_mix_client), FLIGHTWATCH_BENCH_KEEP=1 keeps the client's CSVs and log (the
+# native client's lists every request of 10 ms or more), the node logs and each node's
+# /metrics before and after the load.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -58,7 +59,7 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -387,7 +388,7 @@ run_config() { # CONFIG BUILD
   run_id="$(date +%s%N | tail -c 9)"
   if [ "$client" = native ]; then
     "$client_bin" -u "$users" -r "$spawn_rate" -d "$duration" --think "$think" --run "$run_id" \
-      --host "$gateway_url" --csv "$tmp/$run" >"$client_log" 2>&1 || client_rc=$?
+      --host "$gateway_url" --csv "$tmp/$run" --slow 10 >"$client_log" 2>&1 || client_rc=$?
   else
     FW_MIX_THINK="$think" FW_MIX_RUN="$run_id" \
       locust -f "$root/tests/bench/load_mix.py" --headless -u "$users" -r "$spawn_rate" \

@@ -7,7 +7,7 @@
 // thread. Writes Locust 2.12's CSV files, so load_mix.sh reads either client's output.
 //
 //   load_mix_client --host http://HOST:PORT [-u USERS] [-r SPAWN_RATE] [-d SECONDS]
-//       [--think MIN-MAX|0] [--run ID] [--csv PREFIX] [--timeout SECONDS]
+//       [--think MIN-MAX|0] [--run ID] [--csv PREFIX] [--timeout SECONDS] [--slow MS]
 //
 // Defaults: -u 100 -r 10 -d 60 --think 1-2 --timeout 10, a random run id. Users start at
 // SPAWN_RATE per second; each registers itself, then runs weighted tasks with a think time
@@ -18,6 +18,8 @@
 // with two decimals, exact nearest-rank percentiles), PREFIX_failures.csv (per route and
 // kind of failure: the first message and how many) and PREFIX_stats_history.csv (every 2 s:
 // requests/s, failures/s and percentiles over the last 10 s, totals so far).
+// --slow MS lists every request that took MS ms or more on stderr (when it started, route,
+// target, time, status), to find where a tail comes from.
 // Exit status: 0 without failures, 1 with any failure, 2 for bad arguments.
 
 // Boost 1.74 Asio/Beast with -std=c++20 on g++ 12 needs <utility> before any Boost header.
@@ -76,10 +78,11 @@ using net::use_awaitable;
 
 constexpr std::string_view usage_text =
     "usage: load_mix_client --host http://HOST:PORT [-u USERS] [-r SPAWN_RATE] [-d SECONDS]\n"
-    "           [--think MIN-MAX|0] [--run ID] [--csv PREFIX] [--timeout SECONDS]\n"
+    "           [--think MIN-MAX|0] [--run ID] [--csv PREFIX] [--timeout SECONDS] [--slow MS]\n"
     "Runs tests/bench/load_mix.py's scenario (defaults: -u 100 -r 10 -d 60 --think 1-2\n"
     "--timeout 10, a random run id); --csv writes Locust's PREFIX_stats.csv,\n"
-    "PREFIX_failures.csv and PREFIX_stats_history.csv. Exit status 0 without failures,\n"
+    "PREFIX_failures.csv and PREFIX_stats_history.csv; --slow lists each request that took\n"
+    "MS ms or more on stderr. Exit status 0 without failures,\n"
     "1 with failures, 2 for bad arguments.\n";
 
 constexpr std::size_t max_body_size = 64u << 20;
@@ -101,6 +104,7 @@ struct options {
   std::string port = "80";
   std::string base_path; ///< a path prefix of --host, without its trailing '/'
   std::string csv_prefix;
+  double slow_ms = 0; ///< requests at least this slow are listed on stderr; 0: none
 };
 
 template <class Number>
@@ -203,6 +207,8 @@ std::optional<options> parse_options(int argc, char** argv, std::mt19937_64& rng
       opts.run = value;
     } else if (arg == "--host") {
       ok = have_host = parse_host(value, opts);
+    } else if (arg == "--slow") {
+      ok = parse_positive(value, opts.slow_ms);
     } else if (arg == "--csv") {
       ok = !value.empty();
       opts.csv_prefix = value;
@@ -904,6 +910,10 @@ private:
       content_size = res.body().size();
     }
     const auto latency_us = std::chrono::duration<float, std::micro>(end - begin).count();
+    if (ctx_.opts.slow_ms > 0 && latency_us >= ctx_.opts.slow_ms * 1000)
+      std::cerr << "slow: +" << fixed2(ctx_.seconds_since_start(begin)) << " s " << info(r).name
+                << " " << target << " " << ms(latency_us) << " ms, status " << last_status_
+                << "\n";
     ctx_.stats.record(r, ctx_.seconds_since_start(end), latency_us, content_size, std::move(f));
     co_return !f;
   }
