@@ -287,8 +287,18 @@ json config_body(const watchdog_state& st) {
   return body;
 }
 
+/// The 200 of an update: what GET now answers, and the notes when there are any.
+command_reply update_reply(const watchdog_state& st, const std::vector<std::string>& notes) {
+  json reply{{"message", "SLA configuration updated"}, {"config", config_body(st)}};
+  if (!notes.empty())
+    reply["notes"] = notes;
+  return command_reply{200, reply.dump(), false};
+}
+
 /// POST /sla/config: validate the fields, then against Prometheus (scrape rule, PromQL),
 /// then apply. Prometheus' verdict is needed: without it the update is refused (503).
+/// The document in force posted again (a reconciler re-applying it) changes nothing, so
+/// it needs no verdict.
 caf::result<command_reply> update_config(self_pointer self, const std::string& text) {
   auto& st = self->state;
   json body;
@@ -305,6 +315,10 @@ caf::result<command_reply> update_config(self_pointer self, const std::string& t
       body["settings"]["kafka_bootstrap_servers"] != st.ctx->cfg.kafka.brokers)
     notes.push_back("settings.kafka_bootstrap_servers is not changed here: breaches go "
                     "through the node's topics (kafka.brokers)");
+  if (*parsed.value == st.doc) {
+    notes.push_back("the document is the one in force: nothing was changed");
+    return update_reply(st, notes);
+  }
   auto doc = std::make_shared<sla_document>(std::move(*parsed.value));
   auto rp = self->make_response_promise<command_reply>();
   self->request(st.validator, max_probe_timeout + seconds{1}, scrape_interval_atom::value,
@@ -356,11 +370,7 @@ caf::result<command_reply> update_config(self_pointer self, const std::string& t
                                 "SLA configuration updated: ", st.doc.metrics.size(),
                                 " metric(s), t_check ", seconds_text(st.doc.t_check));
                       schedule_check(self, true);
-                      json reply{{"message", "SLA configuration updated"},
-                                 {"config", config_body(st)}};
-                      if (!notes.empty())
-                        reply["notes"] = notes;
-                      rp.deliver(command_reply{200, reply.dump(), false});
+                      rp.deliver(update_reply(st, notes));
                     },
                     [rp](caf::error& err) mutable {
                       rp.deliver(update_failed(503, "the queries could not be checked against "

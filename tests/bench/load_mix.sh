@@ -357,7 +357,7 @@ run_config() { # CONFIG BUILD
     wait_http "$gateway_url/$role/ping" "the $role role" "${pid_of[${node_names[0]}]}"
   done
   # Warm-up, as on a node that has been running: Prometheus has scraped every node, and
-  # the SLA watchdog has had its document checked by it (the posted-back document).
+  # the SLA document GET answers is accepted when posted back (as the mix's update does).
   for _ in $(seq 100); do
     curl -s "$prometheus_url/api/v1/query?query=count(up==1)" |
       grep -q "\"value\":\[[0-9.]*,\"${#node_names[@]}\"\]" && break

@@ -303,7 +303,18 @@ TEST_F(sla_watchdog, prometheus_down_counts_query_failures_and_recovers) {
   auto metrics = http_get(node->url() + "/metrics").body;
   EXPECT_NE(metrics.find("sla_query_failures_total{metric=\"node_up\""), std::string::npos);
   // Updates need Prometheus' verdict meanwhile.
-  EXPECT_EQ(update({metric("node_up", 0, 10)})["status"], 503);
+  auto r = update({metric("node_up", 0, 11)});
+  EXPECT_EQ(r["status"], 503) << r;
+  EXPECT_EQ(get_json("/sla-detector/sla/config")["metrics"][0]["max"], 10.0) << "not applied";
+  // Except the document in force posted back (a reconciler re-applying it): it changes
+  // nothing, so it needs none.
+  auto in_force = get_json("/sla-detector/sla/config");
+  auto posted = post("/sla-detector/sla/config", in_force);
+  ASSERT_EQ(posted.status, 200) << posted.body;
+  auto reply = json::parse(posted.body);
+  EXPECT_EQ(reply["message"], "SLA configuration updated");
+  EXPECT_EQ(reply["config"], in_force);
+  EXPECT_EQ(reply["notes"], json::array({"the document is the one in force: nothing was changed"}));
 
   prom->start_again();
   ASSERT_TRUE(wait_until(
