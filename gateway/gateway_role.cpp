@@ -30,6 +30,7 @@ struct gateway_state {
   static constexpr const char* name = gateway_tag::name;
   node_context_ptr ctx;
   std::vector<caf::actor> bridges;
+  caf::actor renderer; // builds the metrics text off the I/O thread
   std::shared_ptr<gateway::router> routes;
   std::unique_ptr<gateway::http_server> server;
 
@@ -43,6 +44,9 @@ struct gateway_state {
     for (auto& b : bridges)
       caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
     bridges.clear();
+    if (renderer)
+      caf::anon_send_exit(renderer, caf::exit_reason::user_shutdown);
+    renderer = nullptr;
   }
 
   ~gateway_state() {
@@ -78,11 +82,13 @@ gateway_actor::behavior_type gateway_role(gateway_actor::stateful_pointer<gatewa
   const auto& g = st.ctx->cfg.gateway;
   for (unsigned i = 0; i < g.io_threads; ++i)
     st.bridges.push_back(self->system().spawn(bridge));
+  st.renderer = self->system().spawn<caf::detached>(bridge);
   auto metrics = std::make_shared<gateway::http_metrics>(*st.ctx->metrics);
   st.routes = std::make_shared<gateway::router>(metrics);
   gateway::route_services svc{
     st.ctx, std::make_shared<gateway::role_client>(st.bridges, st.ctx->directory,
-                                                   g.request_timeout)};
+                                                   g.request_timeout),
+    st.renderer};
   gateway::add_node_routes(*st.routes, svc);
   gateway::add_user_manager_routes(*st.routes, svc);
   gateway::add_data_collector_routes(*st.routes, svc);

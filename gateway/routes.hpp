@@ -11,6 +11,9 @@ namespace fw::gateway {
 struct route_services {
   node_context_ptr ctx;
   std::shared_ptr<role_client> roles;
+  /// A detached actor that runs bridge_tasks too slow for an I/O thread (the metrics text);
+  /// without one they run on the I/O thread.
+  caf::actor renderer;
 };
 
 /// The HTTP prefix of each role that has one, e.g. {"/user-manager", "user-manager"}.
