@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   }
   run_context ctx;
   ctx.rng.seed(std::random_device{}());
-  auto opts = parse_options(argc, argv, ctx.rng);
+  auto opts = parse_options(argc, argv);
   if (!opts)
     return 2;
   ctx.opts = std::move(*opts);

@@ -1,5 +1,7 @@
 #include "tests/bench/load_mix_client/options.hpp"
 
+#include "actors/common/text.hpp"
+
 #include <charconv>
 #include <iostream>
 #include <system_error>
@@ -71,15 +73,7 @@ bool parse_host(std::string_view url, options& opts) {
 
 } // namespace
 
-std::string random_hex(std::mt19937_64& rng, std::size_t digits) {
-  constexpr std::string_view hex = "0123456789abcdef";
-  std::string out(digits, '0');
-  for (auto& c : out)
-    c = hex[rng() & 0xf];
-  return out;
-}
-
-std::optional<options> parse_options(int argc, char** argv, std::mt19937_64& rng) {
+std::optional<options> parse_options(int argc, char** argv) {
   options opts;
   bool have_host = false;
   auto fail = [](const std::string& why) -> std::optional<options> {
@@ -123,7 +117,7 @@ std::optional<options> parse_options(int argc, char** argv, std::mt19937_64& rng
   if (!have_host)
     return fail("--host http://HOST:PORT is required");
   if (opts.run.empty())
-    opts.run = random_hex(rng, 8); // as uuid.uuid4().hex[:8]
+    opts.run = fw::random_hex_id(4); // 8 hex digits, as uuid.uuid4().hex[:8]
   return opts;
 }
 

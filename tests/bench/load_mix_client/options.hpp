@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -36,10 +35,7 @@ struct options {
   double slow_ms = 0; ///< requests at least this slow are listed on stderr; 0: none
 };
 
-/// `digits` random lowercase hex digits.
-std::string random_hex(std::mt19937_64& rng, std::size_t digits);
-
 /// The options, or nullopt after printing why they are not valid.
-std::optional<options> parse_options(int argc, char** argv, std::mt19937_64& rng);
+std::optional<options> parse_options(int argc, char** argv);
 
 } // namespace fw::load_mix

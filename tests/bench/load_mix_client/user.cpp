@@ -3,6 +3,8 @@
 
 #include "tests/bench/load_mix_client/user.hpp"
 
+#include "actors/common/text.hpp"
+
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
@@ -39,13 +41,6 @@ std::string iban(std::uint64_t serial) {
   char check[8];
   std::snprintf(check, sizeof check, "IT%02u", 98 - rest);
   return check + bban;
-}
-
-std::string upper(std::string s) {
-  for (auto& c : s)
-    if (c >= 'a' && c <= 'z')
-      c = static_cast<char>(c - 'a' + 'A');
-  return s;
 }
 
 } // namespace
@@ -244,7 +239,7 @@ private:
         {"email", u.email},
         {"first_name", "Load"},
         {"last_name", "User " + std::to_string(n)},
-        {"tax_code", upper("MX" + ctx_.opts.run + pid + 'N' + std::to_string(n)).substr(0, 32)},
+        {"tax_code", to_upper("MX" + ctx_.opts.run + pid + 'N' + std::to_string(n)).substr(0, 32)},
         {"iban", iban(n)},
     };
     u.body = body.dump();
@@ -282,7 +277,7 @@ private:
 
   /// uuid.uuid4().hex: 32 hex digits, version 4, RFC 4122 variant.
   std::string uuid4_hex() {
-    auto key = random_hex(ctx_.rng, 32);
+    auto key = random_hex_id(16);
     key[12] = '4';
     key[16] = "89ab"[ctx_.rng() & 3];
     return key;
