@@ -25,10 +25,6 @@ public:
   explicit deadline_queue(clock::duration timeout) : timeout_(timeout) {
   }
 
-  clock::duration timeout() const {
-    return timeout_;
-  }
-
   /// A call starts now; `payload` is handed back by close() or to expire()'s callback.
   ticket open(T payload, clock::time_point now = clock::now()) {
     entries_.push_back({now + timeout_, std::move(payload)});
