@@ -18,16 +18,18 @@
 #
 #   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
 #       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--client native|locust] [--profile]
-#       [--smoke] [--no-build] [--baseline-bin PATH]
+#       [--scrape SECONDS] [--smoke] [--no-build] [--baseline-bin PATH]
 #
 # Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000
-# --client native. The native client (tests/bench/load_mix_client, built with the project)
-# runs load_mix.py's scenario in C++ on one thread and times each request to the
-# microsecond: its p99s hold. --client locust runs load_mix.py itself with Locust, whose
-# times are whole milliseconds and include its own scheduling on the shared cores (5-20 ms
-# more at p99). --think 0 drops the think time: every user sends its next request as soon
-# as it has the answer (the saturation run). --profile samples the node(s) with perf during
-# the run (499 Hz, no call graphs) and prints the 25 functions with the most self time, and
+# --client native --scrape 1. --scrape sets Prometheus' scrape interval (the SLA
+# watchdog's t_check is 10 s, or 5 scrape intervals when that is longer). The native
+# client (tests/bench/load_mix_client, built with the project) runs load_mix.py's
+# scenario in C++ on one thread and times each request to the microsecond: its p99s
+# hold. --client locust runs load_mix.py itself with Locust, whose times are whole
+# milliseconds and include its own scheduling on the shared cores (5-20 ms more at p99).
+# --think 0 drops the think time: every user sends its next request as soon as it has
+# the answer (the saturation run). --profile samples the node(s) with perf during the
+# run (499 Hz, no call graphs) and prints the 25 functions with the most self time, and
 # the shares per thread and per library.
 # --smoke is the short version the test suite runs: -u 5 -r 5 -d 4 --think 0.05-0.2
 # -n 3000. --baseline-bin PATH runs another flightwatch binary (an older build) first in
@@ -53,13 +55,14 @@ client=native
 profile=0
 build=1
 baseline_bin=""
+scrape=1
 # The mix's airports first (the loader makes the first ones of the list the busiest),
 # then more, so that the data set has the spread of a real one.
 airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -72,6 +75,7 @@ while [ $# -gt 0 ]; do
     --think) think="$2"; shift 2 ;;
     -n) flights="$2"; shift 2 ;;
     --client) client="$2"; shift 2 ;;
+    --scrape) scrape="$2"; shift 2 ;;
     --profile) profile=1; shift ;;
     --smoke) users=5; spawn_rate=5; duration=4; think=0.05-0.2; flights=3000; shift ;;
     --no-build) build=0; shift ;;
@@ -80,7 +84,7 @@ while [ $# -gt 0 ]; do
     *) echo "$bench_name: unknown argument '$1'" >&2; usage 2 ;;
   esac
 done
-for n in "$users" "$spawn_rate" "$duration" "$flights"; do
+for n in "$users" "$spawn_rate" "$duration" "$flights" "$scrape"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "$bench_name: '$n' is not a positive number" >&2; exit 2; }
 done
 [[ "$think" =~ ^(0|[0-9.]+-[0-9.]+)$ ]] || { echo "$bench_name: --think takes MIN-MAX or 0" >&2; exit 2; }
@@ -214,13 +218,14 @@ start_fw() {
   node_names+=("$name")
 }
 
-# start_prometheus -> Prometheus on $prometheus_port scraping every node's gateway each second
+# start_prometheus -> Prometheus on $prometheus_port scraping every node's gateway every
+# $scrape seconds
 start_prometheus() {
   local targets
   targets="$(for n in "${node_names[@]}"; do printf '"%s",' "${gateway_of[$n]}"; done)"
   rm -rf "$tmp/prometheus-data" # the previous set-up's samples
   {
-    echo "global: { scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s }"
+    echo "global: { scrape_interval: ${scrape}s, scrape_timeout: 1s, evaluation_interval: ${scrape}s }"
     echo "scrape_configs:"
     echo "  - job_name: flightwatch"
     echo "    static_configs: [{ targets: [${targets%,}] }]"
@@ -230,9 +235,11 @@ start_prometheus() {
   wait_http "$prometheus_url/-/ready" Prometheus "$bg_pid"
 }
 
-# The SLA document of config/sla.yaml, checked every 10 s against this run's Prometheus.
+# The SLA document of config/sla.yaml, checked every 10 s (at least 5 scrapes) against this
+# run's Prometheus.
 sla_yaml() {
-  sed -e "s|prometheus_url: .*|prometheus_url: \"$prometheus_url\"|" -e 's|t_check: .*|t_check: 10|' \
+  local t_check=$((scrape * 5 > 10 ? scrape * 5 : 10))
+  sed -e "s|prometheus_url: .*|prometheus_url: \"$prometheus_url\"|" -e "s|t_check: .*|t_check: $t_check|" \
     "$root/config/sla.yaml" >"$tmp/sla.yaml"
 }
 
@@ -358,7 +365,7 @@ run_config() { # CONFIG BUILD
   done
   # Warm-up, as on a node that has been running: Prometheus has scraped every node, and
   # the SLA document GET answers is accepted when posted back (as the mix's update does).
-  for _ in $(seq 100); do
+  for _ in $(seq $((100 + scrape * 10))); do
     curl -s "$prometheus_url/api/v1/query?query=count(up==1)" |
       grep -q "\"value\":\[[0-9.]*,\"${#node_names[@]}\"\]" && break
     sleep 0.1
