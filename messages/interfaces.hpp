@@ -132,12 +132,11 @@ using notifier_actor = role_actor::extend<
   // From the update poller: "/start <token>" arrived from this chat (token, chat id).
   caf::replies_to<link_chat_atom, std::string, std::int64_t>::with<void>>;
 
-/// A Telegram sender of the notifier (detached: libcurl and its waits block). Keeps
-/// Telegram's rate limits (shared by all senders), waits out 429s, retries server errors
-/// with backoff up to telegram.max_attempts.
+/// A Telegram sender of the notifier (detached: libcurl blocks). One sendMessage call per
+/// request; the notifier keeps the rate limits and the retries.
 using telegram_sender_actor = caf::typed_actor<
-  // (chat id, HTML text) -> how it ended.
-  caf::replies_to<send_atom, std::int64_t, std::string>::with<delivery_result>>;
+  // (chat id, HTML text) -> how the call went.
+  caf::replies_to<send_atom, std::int64_t, std::string>::with<telegram_attempt>>;
 
 /// sla-watchdog role (prefix /sla-detector): samples Prometheus every t_check, keeps the
 /// last 10 samples per metric and produces sla_breach events (3 samples out of range).

@@ -209,18 +209,18 @@ typename Inspector::result_type inspect(Inspector& f, alert_notice& x) {
            x.kind, x.condition, x.flight_count, x.threshold, x.created_at_ms);
 }
 
-/// How one Telegram delivery ended, after the sender's retries: status "sent", "failed"
-/// or "blocked" (the bot was blocked: the chat must not be used again).
-struct delivery_result {
+/// One sendMessage call, as a Telegram sender answers it: status "ok", "retry_after",
+/// "blocked", "transient" or "rejected" (fw::to_string(telegram_status)).
+struct telegram_attempt {
   std::string status;
-  std::int64_t attempts = 0;
-  std::string error; // why it failed; never holds the bot token
-  friend bool operator==(const delivery_result&, const delivery_result&) = default;
+  std::int64_t retry_after_s = 0; // for "retry_after": how long Telegram asked to wait
+  std::string error;              // Telegram's description or what failed; never the token
+  friend bool operator==(const telegram_attempt&, const telegram_attempt&) = default;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delivery_result& x) {
-  return f(caf::meta::type_name("fw.delivery_result"), x.status, x.attempts, x.error);
+typename Inspector::result_type inspect(Inspector& f, telegram_attempt& x) {
+  return f(caf::meta::type_name("fw.telegram_attempt"), x.status, x.retry_after_s, x.error);
 }
 
 /// One notification as GET /notifier/notifications/<email> lists it.

@@ -6,6 +6,7 @@
 #include "actors/common/text.hpp"
 #include "actors/common/topic_broker.hpp"
 #include "actors/notifier/notification_text.hpp"
+#include "actors/notifier/telegram_outbox.hpp"
 #include "actors/notifier/telegram_sender.hpp"
 #include "actors/notifier/update_poller.hpp"
 #include "messages/errors.hpp"
@@ -21,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include <functional>
@@ -30,20 +32,24 @@ namespace fw {
 
 namespace {
 
-/// Telegram senders: deliveries to different chats proceed side by side.
+/// Telegram senders: calls to different chats proceed side by side.
 constexpr unsigned sender_count = 4;
+/// A sender's call takes at most telegram.timeout; past this margin it counts as failed.
+constexpr auto sender_margin = std::chrono::seconds{5};
 constexpr std::int64_t max_history = 500;
 
 struct notifier_state {
   static constexpr const char* name = "notifier";
   node_context_ptr ctx;
   std::vector<telegram_sender_actor> senders;
-  /// Sends given to each sender and not answered yet. A sender delivers one message at a
-  /// time and may wait long for one (a 429's retry_after, backoff after 5xx, a chat's
-  /// 1 s pace), so the next message goes to the sender with the fewest outstanding, not
-  /// blindly to the next in turn behind such a wait.
+  /// Calls given to each sender and not answered yet: the next goes to the least busy.
   std::vector<worker_load> sender_loads;
   size_t next_sender = 0;
+  /// Messages waiting for their call (rate limits, 429s, backoff), one queue per chat.
+  std::optional<telegram_outbox> outbox;
+  /// When the one pending tick for the outbox's next call fires, if one is pending.
+  std::optional<telegram_outbox::clock::time_point> tick_at;
+  prometheus::Gauge* queued = nullptr;
   std::string bot_username; // from getMe, for deep links
   /// Notifications being delivered, by event id, with the callbacks of copies of the same
   /// event that arrived meanwhile (a redelivery while a slow send is still going): they
@@ -69,7 +75,8 @@ struct notifier_state {
   }
 };
 
-using notifier_impl = notifier_actor::extend<caf::reacts_to<subscribe_atom>>;
+using notifier_impl =
+  notifier_actor::extend<caf::reacts_to<subscribe_atom>, caf::reacts_to<caf::tick_atom>>;
 using self_pointer = notifier_impl::stateful_pointer<notifier_state>;
 /// Called once with nothing (done: acknowledge) or the error that keeps the event unacked.
 using done_fn = std::function<void(caf::error)>;
@@ -102,36 +109,58 @@ void finish(self_pointer self, notification_store::record rec, std::string statu
     });
 }
 
-/// Hands a message to the sender with the fewest sends outstanding (ties in turn); the
-/// count drops when the sender answers, whatever the answer.
-template <class Timeout, class OnResult, class OnError>
-void send_with_least_busy(self_pointer self, Timeout timeout, std::int64_t chat_id,
-                          std::string html, OnResult on_result, OnError on_error) {
+void pump_outbox(self_pointer self);
+
+/// Makes one call on the sender with the fewest calls outstanding (ties in turn), and
+/// gives its answer to the outbox.
+void call_sender(self_pointer self, telegram_outbox::call call) {
   auto& st = self->state;
   const auto i = choose_worker(st.sender_loads, false, st.next_sender++);
   ++st.sender_loads[i].outstanding;
-  self->request(st.senders[i], timeout, send_atom::value, chat_id, std::move(html))
-    .then(
-      [self, i, on_result](delivery_result& r) mutable {
-        --self->state.sender_loads[i].outstanding;
-        on_result(r);
-      },
-      [self, i, on_error](caf::error& err) mutable {
-        --self->state.sender_loads[i].outstanding;
-        on_error(err);
-      });
+  auto answered = [self, i, chat_id = call.chat_id](const telegram_attempt& a) {
+    auto& st = self->state;
+    --st.sender_loads[i].outstanding;
+    st.outbox->on_answer(chat_id, a, telegram_outbox::clock::now());
+    pump_outbox(self);
+  };
+  self
+    ->request(st.senders[i], st.ctx->cfg.telegram.timeout + sender_margin, send_atom::value,
+              call.chat_id, std::move(call.html))
+    .then([answered](telegram_attempt& a) { answered(a); },
+          [answered](caf::error& err) {
+            answered({"transient", 0, "no answer from the sender: " + message_of(err)});
+          });
+}
+
+/// Makes the calls that are due and keeps one tick pending for the next one.
+void pump_outbox(self_pointer self) {
+  auto& st = self->state;
+  const auto now = telegram_outbox::clock::now();
+  for (auto& call : st.outbox->take_due(now))
+    call_sender(self, std::move(call));
+  st.queued->Set(static_cast<double>(st.outbox->size()));
+  const auto next = st.outbox->next_due();
+  if (next && (!st.tick_at || *next < *st.tick_at)) {
+    st.tick_at = *next;
+    self->delayed_send(self, std::max(*next - now, telegram_outbox::clock::duration{}),
+                       caf::tick_atom::value);
+  }
+}
+
+/// Queues `html` for `chat_id`; `done` gets how the delivery ended.
+void send_to_chat(self_pointer self, std::int64_t chat_id, std::string html,
+                  telegram_outbox::done_fn done) {
+  self->state.outbox->push(chat_id, std::move(html), std::move(done),
+                           telegram_outbox::clock::now());
+  pump_outbox(self);
 }
 
 /// Sends over Telegram to the user's chat; a chat that blocked the bot is marked inactive.
 void send_telegram(self_pointer self, notification_store::record rec, std::string html,
                    std::int64_t chat_id, done_fn done) {
-  auto& st = self->state;
-  const auto& tg = st.ctx->cfg.telegram;
-  // Every attempt may take the API timeout plus a backoff of up to 30 s.
-  const auto timeout = (tg.timeout + std::chrono::seconds{31}) * tg.max_attempts;
-  send_with_least_busy(
-      self, timeout, chat_id, std::move(html),
-      [self, rec, chat_id, done](delivery_result& r) {
+  send_to_chat(
+      self, chat_id, std::move(html),
+      [self, rec, chat_id, done](delivery_result r) {
         if (r.status != "blocked") {
           finish(self, rec, r.status, r.attempts, r.error, done);
           return;
@@ -145,8 +174,7 @@ void send_telegram(self_pointer self, notification_store::record rec, std::strin
           [self, rec, r, done](caf::expected<bool>) {
             finish(self, rec, "failed", r.attempts, "chat inactive: " + r.error, done);
           });
-      },
-      [done](caf::error& err) { done(err); });
+      });
 }
 
 /// Looks up the user's chat, then delivers on the configured channel.
@@ -303,9 +331,7 @@ caf::result<void> link_chat(self_pointer self, const std::string& token, std::in
       } else {
         answer = "This account no longer exists.";
       }
-      send_with_least_busy(
-        self, std::chrono::minutes{5}, chat_id, html_escape(answer), [](delivery_result&) {},
-        [](caf::error&) {});
+      send_to_chat(self, chat_id, html_escape(answer), [](delivery_result) {});
       rp.deliver(caf::unit);
     });
   return rp;
@@ -335,11 +361,19 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
        .Add(st.ctx->metrics->labels("notifier"),
             prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
                                                     10});
+  st.queued = &prometheus::BuildGauge()
+                 .Name("telegram_queued_messages")
+                 .Help("Telegram messages not delivered yet: waiting for their rate-limit "
+                       "slot, a 429's retry_after or a retry, or being sent")
+                 .Register(registry)
+                 .Add(st.ctx->metrics->labels("notifier"));
   if (st.telegram()) {
-    auto limiter = std::make_shared<telegram_rate_limiter>(
-      telegram_rate_limiter::limits::from(st.ctx->cfg.telegram));
+    const auto& tg = st.ctx->cfg.telegram;
+    telegram_outbox::retry_policy policy;
+    policy.max_attempts = tg.max_attempts;
+    st.outbox.emplace(telegram_rate_limiter::limits::from(tg), policy);
     for (unsigned i = 0; i < sender_count; ++i) {
-      st.senders.push_back(spawn_telegram_sender(self->system(), st.ctx, limiter, api_duration));
+      st.senders.push_back(spawn_telegram_sender(self->system(), tg, api_duration));
       self->link_to(st.senders.back());
     }
     st.sender_loads.assign(st.senders.size(), worker_load{});
@@ -370,6 +404,13 @@ notifier_impl::behavior_type notifier_role(self_pointer self, node_context_ptr c
     [self](bot_name_atom, std::string& name) { self->state.bot_username = std::move(name); },
     [self](link_chat_atom, const std::string& token, std::int64_t chat_id) {
       return link_chat(self, token, chat_id);
+    },
+    [self](caf::tick_atom) {
+      auto& st = self->state;
+      if (st.tick_at && *st.tick_at <= telegram_outbox::clock::now())
+        st.tick_at.reset(); // else an older tick: the pending one is still to come
+      if (st.outbox)
+        pump_outbox(self);
     },
     [self, topics](subscribe_atom) {
       keep_subscribed(self, self->state.ctx, topics, notifier_state::name);

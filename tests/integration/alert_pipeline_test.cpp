@@ -215,6 +215,47 @@ TEST_F(alert_pipeline, a_chat_waiting_out_a_429_does_not_hold_up_other_chats) {
     fw::test::wait_until([&] { return telegram.messages_to(chat).size() == 1u; }, 10s));
 }
 
+TEST_F(alert_pipeline, one_chats_burst_of_alerts_holds_up_no_other_chat) {
+  // Anna watches ten busy airports: ten alerts for one chat, which Telegram's pace of one
+  // message a second per chat spreads over nine seconds. Bob's alert, raised while they
+  // wait, is sent at once, not behind them (before per-chat queues, each of the four
+  // senders slept until its slot for one of Anna's messages, and Bob's queued behind).
+  const std::vector<std::string> airports{"LIRF", "EDDF", "EGLL", "LFPG", "LEMD",
+                                          "EHAM", "LSZH", "LOWW", "EKCH", "ESSA"};
+  const auto now = unix_now();
+  for (const auto& airport : airports)
+    for (int i = 0; i < 3; ++i)
+      opensky.add_flight({airport.substr(1) + std::to_string(i), now - 3600, now - 1, "KJFK",
+                          airport, "DLH" + std::to_string(i)});
+  start(true);
+  user_watching("anna@x.org", chat, airports[0], 2);
+  for (std::size_t i = 1; i < airports.size(); ++i)
+    ASSERT_EQ(http_request("POST", node->url() + "/data-collector/interests",
+                           json{{"email", "anna@x.org"},
+                                {"airport_code", airports[i]},
+                                {"high_value", 2}}
+                             .dump())
+                .status,
+              201);
+  ASSERT_TRUE(
+    fw::test::wait_until([&] { return history().size() == airports.size(); }, 10s))
+    << history().dump() << node->process().output();
+  const std::int64_t bob = chat + 1;
+  const auto bob_started = std::chrono::steady_clock::now();
+  user_watching("bob@x.org", bob, "LIRF", 2);
+  ASSERT_TRUE(fw::test::wait_until([&] { return telegram.messages_to(bob).size() == 1u; }, 10s))
+    << node->process().output();
+  EXPECT_LT(telegram.messages_to(bob)[0].time - bob_started, 1500ms)
+    << "Bob's alert waited behind Anna's";
+  EXPECT_LT(telegram.messages_to(chat).size(), airports.size())
+    << "Anna's alerts were all sent before Bob's: the test proves nothing";
+  ASSERT_TRUE(fw::test::wait_until(
+    [&] { return telegram.messages_to(chat).size() == airports.size(); }, 20s));
+  const auto to_anna = telegram.messages_to(chat);
+  for (std::size_t i = 1; i < to_anna.size(); ++i)
+    EXPECT_GE(to_anna[i].time - to_anna[i - 1].time, 900ms) << "Telegram's per-chat pace";
+}
+
 TEST_F(alert_pipeline, a_chat_that_blocked_the_bot_is_not_used_again) {
   busy_lirf(3);
   telegram.block_chat(chat);

@@ -146,8 +146,8 @@ TEST_F(messages_test, interest_query_average_and_traffic_event_round_trip) {
                      1795319979560};
   EXPECT_EQ(caf_round_trip(n), n);
   EXPECT_EQ(json_round_trip(n), n);
-  fw::delivery_result d{"failed", 5, "Telegram answered HTTP 502"};
-  EXPECT_EQ(caf_round_trip(d), d);
+  fw::telegram_attempt a429{"retry_after", 6, "Too Many Requests: retry after 6"};
+  EXPECT_EQ(caf_round_trip(a429), a429);
   fw::notification note{"n-1:firing", "a@b.io", "LIRF", "firing", "telegram", "text",
                         "sent", "", 1, 10, 20};
   std::vector<fw::notification> notes{note};
@@ -166,7 +166,7 @@ TEST_F(messages_test, json_with_missing_field_is_rejected) {
 TEST_F(messages_test, every_type_of_the_block_is_announced) {
   // The block covers pong, component_health, user, std::vector<user>, command_reply,
   // flight, std::vector<flight>, interest, std::vector<interest>, flight_query,
-  // flight_average, traffic_event, alert_notice, delivery_result, notification,
+  // flight_average, traffic_event, alert_notice, telegram_attempt, notification,
   // std::vector<notification>, prometheus_sample, std::vector<prometheus_sample>,
   // std::vector<std::string>, node_info, json_body and the local-only bridge_task and
   // db_task.
