@@ -27,13 +27,14 @@ http_metrics::http_metrics(node_metrics& node)
                    .Register(node.registry())) {
 }
 
+std::string service_label(std::string role) {
+  std::replace(role.begin(), role.end(), '-', '_');
+  return role;
+}
+
 http_metrics::route_metrics& http_metrics::route(const std::string& service,
                                                  const std::string& route) {
-  // The seed's dashboards and SLA queries select service="user_manager": role names with
-  // underscores.
-  auto label = service;
-  std::replace(label.begin(), label.end(), '-', '_');
-  return routes_.emplace_back(*this, std::move(label), route);
+  return routes_.emplace_back(*this, service_label(service), route);
 }
 
 http_metrics::route_metrics::route_metrics(http_metrics& parent, std::string service,

@@ -19,6 +19,10 @@
 
 namespace fw::gateway {
 
+/// The `service` label of a role's series: its name with '_' for '-' ("user-manager" →
+/// "user_manager"), as the seed's dashboards and SLA queries select them.
+std::string service_label(std::string role);
+
 class http_metrics {
 public:
   class route_metrics {

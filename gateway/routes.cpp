@@ -1,6 +1,7 @@
 #include "gateway/routes.hpp"
 
 #include "gateway/error_status.hpp"
+#include "gateway/http_metrics.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/route_helpers.hpp"
 #include "messages/json.hpp"
@@ -17,23 +18,25 @@ namespace fw::gateway {
 
 namespace {
 
-response metrics_response(const route_services& svc, unsigned version, bool keep_alive) {
+response metrics_response(const route_services& svc, const std::string& service,
+                          unsigned version, bool keep_alive) {
   response res{http::status::ok, version};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.set(http::field::server, "flightwatch");
   res.keep_alive(keep_alive);
-  res.body() = svc.ctx->metrics->scrape();
+  res.body() = svc.ctx->metrics->scrape(service);
   res.prepare_payload();
   return res;
 }
 
-/// The node's metrics text, built on the renderer: a scrape takes milliseconds (about 2 ms
-/// for 115 KB after some traffic), for which the I/O thread would hold up every other
-/// request on its connections.
-void answer_metrics(const route_services& svc, const request& req, reply_fn reply) {
-  auto build = [svc, version = req.version(), keep_alive = req.keep_alive(),
-                reply = std::move(reply)](caf::event_based_actor*) {
-    reply(metrics_response(svc, version, keep_alive));
+/// The node's metrics text (only `service`'s series unless empty), built on the renderer: a
+/// scrape takes milliseconds (about 2 ms for 115 KB after some traffic), for which the I/O
+/// thread would hold up every other request on its connections.
+void answer_metrics(const route_services& svc, std::string service, const request& req,
+                    reply_fn reply) {
+  auto build = [svc, service = std::move(service), version = req.version(),
+                keep_alive = req.keep_alive(), reply = std::move(reply)](caf::event_based_actor*) {
+    reply(metrics_response(svc, service, version, keep_alive));
   };
   if (svc.renderer)
     caf::anon_send(svc.renderer, bridge_task{std::move(build)});
@@ -133,7 +136,7 @@ const std::vector<std::pair<std::string, std::string>>& role_prefixes() {
 void add_node_routes(router& r, const route_services& svc) {
   r.add(http::verb::get, "/metrics", "gateway",
         [svc](request_context& c, reply_fn reply) {
-          answer_metrics(svc, c.req, std::move(reply));
+          answer_metrics(svc, {}, c.req, std::move(reply));
         });
   r.add(http::verb::get, "/health", "gateway", [svc](request_context& c, reply_fn reply) {
     std::vector<std::string> components{"storage", "topics"};
@@ -166,9 +169,11 @@ void add_node_routes(router& r, const route_services& svc) {
           [svc, role = role](request_context& c, reply_fn reply) {
             gather_health(svc, {role, "storage"}, c.req, std::move(reply));
           });
+    // The role's own series, as the seed's service served them on its /metrics: a
+    // Prometheus that scrapes each role's path of one node gets every series once.
     r.add(http::verb::get, prefix + "/metrics", role,
-          [svc](request_context& c, reply_fn reply) {
-            answer_metrics(svc, c.req, std::move(reply));
+          [svc, service = service_label(role)](request_context& c, reply_fn reply) {
+            answer_metrics(svc, service, c.req, std::move(reply));
           });
   }
 }

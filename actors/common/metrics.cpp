@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -85,8 +86,17 @@ node_metrics::node_metrics(std::string node)
   : node_(std::move(node)), registry_(std::make_shared<prometheus::Registry>()) {
 }
 
-std::string node_metrics::scrape() const {
+std::string node_metrics::scrape(std::string_view service) const {
   auto families = registry_->Collect();
+  if (!service.empty()) {
+    for (auto& family : families)
+      std::erase_if(family.metric, [service](const prometheus::ClientMetric& m) {
+        return std::none_of(m.label.begin(), m.label.end(), [service](const auto& l) {
+          return l.name == "service" && l.value == service;
+        });
+      });
+    std::erase_if(families, [](const auto& family) { return family.metric.empty(); });
+  }
   add_process_metrics(families);
   return prometheus::TextSerializer{}.Serialize(families);
 }

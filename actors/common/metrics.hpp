@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace fw {
 
@@ -25,7 +26,9 @@ public:
     return {{"service", service}, {"node", node_}};
   }
   /// Text exposition format of every metric plus process_* metrics, read at call time.
-  std::string scrape() const;
+  /// With `service`, only the series labelled service=`service` (and process_*), as that
+  /// service alone would expose them.
+  std::string scrape(std::string_view service = {}) const;
 
 private:
   std::string node_;

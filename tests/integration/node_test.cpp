@@ -208,6 +208,42 @@ TEST(node, metrics_count_the_requests_made) {
   EXPECT_NE(r.body.find("flightwatch_role_restarts_total"), std::string::npos);
 }
 
+TEST(node, a_roles_metrics_path_serves_that_roles_series_only) {
+  // As each of the seed's services served its own /metrics: a Prometheus that scrapes every
+  // role's path of one node must not get a series twice (sum() would count it twice).
+  node_process node{{}};
+  ASSERT_EQ(http_get(node.url() + "/user-manager/ping").status, 200);
+  ASSERT_EQ(http_get(node.url() + "/data-collector/ping").status, 200);
+  auto um = http_get(node.url() + "/user-manager/metrics");
+  ASSERT_EQ(um.status, 200);
+  EXPECT_NE(um.headers["content-type"].find("text/plain"), std::string::npos);
+  EXPECT_NE(um.body.find("http_requests_total{method=\"GET\",node=\"test-node\",route=\"/user-"
+                         "manager/ping\",service=\"user_manager\",status=\"200\"} 1"),
+            std::string::npos)
+    << um.body;
+  EXPECT_NE(um.body.find("flightwatch_users_created_total{node=\"test-node\",service=\"user_"
+                         "manager\"} 0"),
+            std::string::npos)
+    << um.body;
+  EXPECT_NE(um.body.find("process_resident_memory_bytes"), std::string::npos);
+  EXPECT_EQ(um.body.find("service=\"data_collector\""), std::string::npos) << um.body;
+  EXPECT_EQ(um.body.find("service=\"storage\""), std::string::npos) << um.body;
+  auto dc = http_get(node.url() + "/data-collector/metrics").body;
+  EXPECT_NE(dc.find("route=\"/data-collector/ping\",service=\"data_collector\",status=\"200\"} 1"),
+            std::string::npos)
+    << dc;
+  EXPECT_EQ(dc.find("service=\"user_manager\""), std::string::npos) << dc;
+  auto sla = http_get(node.url() + "/sla-detector/metrics").body;
+  EXPECT_NE(sla.find("sla_checks_total{node=\"test-node\",service=\"sla_watchdog\"}"),
+            std::string::npos)
+    << sla;
+  // /metrics keeps everything, the storage's series included.
+  auto all = http_get(node.url() + "/metrics").body;
+  EXPECT_NE(all.find("service=\"user_manager\""), std::string::npos);
+  EXPECT_NE(all.find("service=\"data_collector\""), std::string::npos);
+  EXPECT_NE(all.find("service=\"storage\""), std::string::npos) << all;
+}
+
 TEST(node, gateway_that_cannot_listen_keeps_crashing_and_stops_the_node) {
   // Occupy the port the node is told to use.
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
