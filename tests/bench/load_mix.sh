@@ -18,11 +18,17 @@
 #
 #   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
 #       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--client native|locust] [--profile]
-#       [--scrape SECONDS] [--smoke] [--no-build] [--baseline-bin PATH]
+#       [--scrape SECONDS] [--pg-option NAME=VALUE]... [--smoke] [--no-build]
+#       [--baseline-bin PATH]
 #
 # Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 60 --think 1-2 -n 100000
 # --client native --scrape 1. --scrape sets Prometheus' scrape interval (the SLA
-# watchdog's t_check is 10 s, or 5 scrape intervals when that is longer). The native
+# watchdog's t_check is 10 s, or 5 scrape intervals when that is longer). --pg-option
+# passes a setting to the PostgreSQL server (stock settings otherwise; e.g.
+# synchronous_commit=off to see what the commits' WAL flushes cost). During each run
+# tests/bench/fsync_probe.py times an 8 KiB write + fdatasync every 50 ms next to the
+# data, and the report gives its p50/p99/max: how long a durable commit waits for the
+# disk at best. The native
 # client (tests/bench/load_mix_client, built with the project) runs load_mix.py's
 # scenario in C++ on one thread and times each request to the microsecond: its p99s
 # hold. --client locust runs load_mix.py itself with Locust, whose times are whole
@@ -56,13 +62,14 @@ profile=0
 build=1
 baseline_bin=""
 scrape=1
+pg_options=()
 # The mix's airports first (the loader makes the first ones of the list the busiest),
 # then more, so that the data set has the spread of a real one.
 airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -76,6 +83,7 @@ while [ $# -gt 0 ]; do
     -n) flights="$2"; shift 2 ;;
     --client) client="$2"; shift 2 ;;
     --scrape) scrape="$2"; shift 2 ;;
+    --pg-option) pg_options+=("$2"); shift 2 ;;
     --profile) profile=1; shift ;;
     --smoke) users=5; spawn_rate=5; duration=4; think=0.05-0.2; flights=3000; shift ;;
     --no-build) build=0; shift ;;
@@ -86,6 +94,9 @@ while [ $# -gt 0 ]; do
 done
 for n in "$users" "$spawn_rate" "$duration" "$flights" "$scrape"; do
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] || { echo "$bench_name: '$n' is not a positive number" >&2; exit 2; }
+done
+for o in "${pg_options[@]}"; do
+  [[ "$o" =~ ^[a-z_.]+=[^[:space:]]+$ ]] || { echo "$bench_name: --pg-option '$o' is not NAME=VALUE" >&2; exit 2; }
 done
 [[ "$think" =~ ^(0|[0-9.]+-[0-9.]+)$ ]] || { echo "$bench_name: --think takes MIN-MAX or 0" >&2; exit 2; }
 [ "$flights" -ge 1000 ] || { echo "$bench_name: -n needs at least 1000 flights" >&2; exit 2; }
@@ -199,6 +210,7 @@ echo "# data set: $flights flights over 60 days between $(tr ',' '\n' <<<"$airpo
   "airports, loaded in $(elapsed "$t0" "$(now_s)") s"
 echo "# load: $users users (spawned $spawn_rate/s), ${duration} s per set-up, think time" \
   "$([ "$think" = 0 ] && echo none || echo "$think s") between tasks, client $client_name"
+echo "# Prometheus scrapes every ${scrape} s; PostgreSQL $([ ${#pg_options[@]} -gt 0 ] && echo "options: ${pg_options[*]}" || echo "stock settings")"
 
 # -- one set-up ----------------------------------------------------------------------------------
 declare -A pid_of=() gateway_of=()
@@ -391,6 +403,8 @@ run_config() { # CONFIG BUILD
   local ticks_before
   ticks_before="$(children_ticks)"
   t_start="$(now_s)"
+  python3 "$root/tests/bench/fsync_probe.py" "$tmp/fsync-probe.dat" 50 >"$tmp/$run-fsync.txt" &
+  local probe_pid=$!
   local run_id client_log="$tmp/$run-$client.log"
   run_id="$(date +%s%N | tail -c 9)"
   if [ "$client" = native ]; then
@@ -403,7 +417,8 @@ run_config() { # CONFIG BUILD
         --loglevel WARNING --stop-timeout 5 >"$client_log" 2>&1 || client_rc=$?
   fi
   t_end="$(now_s)"
-  local client_ticks=$(($(children_ticks) - ticks_before))
+  local client_ticks=$(($(children_ticks) - ticks_before)) # before the probe is reaped
+  kill "$probe_pid" && wait "$probe_pid" || true
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   for name in "${node_names[@]}"; do
     cpu_after+=("$(cpu_ticks "${pid_of[$name]}")")
@@ -442,6 +457,7 @@ run_config() { # CONFIG BUILD
     i=$((i + 1))
   done
   echo "- $client_name: CPU $(awk -v t="$client_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
+  echo "- disk under the data: $(cat "$tmp/$run-fsync.txt")"
   local requests failures
   read -r requests failures <<<"$(sed -n 's/^totals //p' <<<"$table")"
   [ "$requests" -gt 0 ] || { failed=1; echo "- FAILED: no request was made"; }
