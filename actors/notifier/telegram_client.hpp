@@ -6,7 +6,7 @@
 // it never appears in a result, so callers may log and store descriptions as they are.
 //
 // Also here: HTML escaping and Telegram's 4096-character cut for message texts, deep-link
-// helpers, and the rate limiter the notifier's workers share (per chat and overall).
+// helpers, and the rate limiter of the notifier's outbox (per chat and overall).
 
 #include "actors/common/http_client.hpp"
 #include "config/settings.hpp"
@@ -154,8 +154,8 @@ private:
 
 /// Send slots that keep Telegram's limits: at most one message per `per_chat` to a private
 /// chat (`per_group` to a group, chat id < 0) and at most `global_per_second` messages in
-/// any one-second window over all chats (bursts up to that many are allowed). Thread-safe:
-/// one limiter is shared by every worker. Deterministic: time is always passed in.
+/// any one-second window over all chats (bursts up to that many are allowed). Thread-safe,
+/// though the notifier's outbox is its one user. Deterministic: time is always passed in.
 class telegram_rate_limiter {
 public:
   using clock = std::chrono::steady_clock;
