@@ -13,7 +13,7 @@ telegram_outbox::telegram_outbox(telegram_rate_limiter::limits limits, retry_pol
 void telegram_outbox::push(std::int64_t chat_id, std::string html, done_fn done,
                            clock::time_point now) {
   auto& q = chats_[chat_id];
-  q.messages.push_back({std::move(html), std::move(done), 0, 0, policy_.first_backoff, {}});
+  q.messages.push_back({std::move(html), std::move(done), 0, 0, policy_.first_backoff});
   ++size_;
   if (q.messages.size() == 1)
     schedule(chat_id, q, now);
@@ -21,8 +21,7 @@ void telegram_outbox::push(std::int64_t chat_id, std::string html, done_fn done,
 
 void telegram_outbox::schedule(std::int64_t chat_id, chat_queue& q, clock::time_point now) {
   q.calling = false;
-  q.due = limiter_.reserve(chat_id, now);
-  timeline_.emplace(q.due, chat_id);
+  timeline_.emplace(limiter_.reserve(chat_id, now), chat_id);
 }
 
 std::vector<telegram_outbox::call> telegram_outbox::take_due(clock::time_point now) {
@@ -75,16 +74,14 @@ void telegram_outbox::on_answer(std::int64_t chat_id, const telegram_attempt& an
       return;
     }
     --m.attempts; // waiting as asked is not a failed attempt
-    m.last_error = answer.error;
     limiter_.hold(chat_id, now + wait);
     schedule(chat_id, q, now);
   } else if (answer.status == "transient" && m.attempts < policy_.max_attempts) {
-    m.last_error = answer.error;
     limiter_.hold(chat_id, now + m.backoff);
     m.backoff = std::min(m.backoff * 2, policy_.max_backoff);
     schedule(chat_id, q, now);
   } else {
-    // "rejected" (a permanent 4xx), or the last attempt failed.
+    // "rejected" (a permanent 4xx), or the last attempt failed: its error is the reason.
     finish(chat_id, {"failed", m.attempts, answer.error}, now);
   }
 }

@@ -76,12 +76,10 @@ private:
     std::int64_t attempts = 0; // calls made, 429s not counted
     unsigned waits = 0;        // 429s waited out
     clock::duration backoff{};
-    std::string last_error;
   };
   struct chat_queue {
     std::deque<message> messages;
-    bool calling = false;
-    clock::time_point due{}; // of the first message, when not calling
+    bool calling = false; // the first message's call is in progress; else it is in timeline_
   };
 
   /// Reserves the first message's next call (after any hold) and files it under its time.
