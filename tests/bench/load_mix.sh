@@ -405,6 +405,7 @@ run_config() { # CONFIG BUILD
   t_start="$(now_s)"
   python3 "$root/tests/bench/fsync_probe.py" "$tmp/fsync-probe.dat" 50 >"$tmp/$run-fsync.txt" &
   local probe_pid=$!
+  bench_pids+=("$probe_pid") # stopped on an early exit too
   local run_id client_log="$tmp/$run-$client.log"
   run_id="$(date +%s%N | tail -c 9)"
   if [ "$client" = native ]; then
@@ -419,6 +420,9 @@ run_config() { # CONFIG BUILD
   t_end="$(now_s)"
   local client_ticks=$(($(children_ticks) - ticks_before)) # before the probe is reaped
   kill "$probe_pid" && wait "$probe_pid" || true
+  local p kept=()
+  for p in "${bench_pids[@]}"; do [ "$p" = "$probe_pid" ] || kept+=("$p"); done
+  bench_pids=("${kept[@]}") # reaped: its number may be reused
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   for name in "${node_names[@]}"; do
     cpu_after+=("$(cpu_ticks "${pid_of[$name]}")")
