@@ -25,6 +25,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -111,8 +112,7 @@ void finish(self_pointer self, notification_store::record rec, std::string statu
 
 void pump_outbox(self_pointer self);
 
-/// Makes one call on the sender with the fewest calls outstanding (ties in turn), and
-/// gives its answer to the outbox.
+/// Makes one call on an idle sender (ties in turn), and gives its answer to the outbox.
 void call_sender(self_pointer self, telegram_outbox::call call) {
   auto& st = self->state;
   const auto i = choose_worker(st.sender_loads, false, st.next_sender++);
@@ -132,14 +132,23 @@ void call_sender(self_pointer self, telegram_outbox::call call) {
           });
 }
 
-/// Makes the calls that are due and keeps one tick pending for the next one.
+/// Makes the calls that are due, one per idle sender, and keeps one tick pending for the
+/// next one. A sender gets no second call while one is in progress: a call queued in its
+/// mailbox would use up its timeout there, and retrying it while it still waits to run
+/// would send the message twice. Due calls beyond the idle senders wait in the outbox
+/// for the next answer.
 void pump_outbox(self_pointer self) {
   auto& st = self->state;
   const auto now = telegram_outbox::clock::now();
-  for (auto& call : st.outbox->take_due(now))
+  const auto idle = static_cast<std::size_t>(
+    std::count_if(st.sender_loads.begin(), st.sender_loads.end(),
+                  [](const worker_load& w) { return w.outstanding == 0; }));
+  for (auto& call : st.outbox->take_due(now, idle))
     call_sender(self, std::move(call));
   st.queued->Set(static_cast<double>(st.outbox->size()));
-  const auto next = st.outbox->next_due();
+  auto next = st.outbox->next_due();
+  if (next && *next <= now)
+    next.reset(); // due, but every sender is busy: the next answer pumps again
   if (next && (!st.tick_at || *next < *st.tick_at)) {
     st.tick_at = *next;
     self->delayed_send(self, std::max(*next - now, telegram_outbox::clock::duration{}),

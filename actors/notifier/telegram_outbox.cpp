@@ -24,15 +24,16 @@ void telegram_outbox::schedule(std::int64_t chat_id, chat_queue& q, clock::time_
   timeline_.emplace(limiter_.reserve(chat_id, now), chat_id);
 }
 
-std::vector<telegram_outbox::call> telegram_outbox::take_due(clock::time_point now) {
+std::vector<telegram_outbox::call> telegram_outbox::take_due(clock::time_point now,
+                                                             std::size_t max_calls) {
   std::vector<call> calls;
-  auto end = timeline_.upper_bound(now);
-  for (auto i = timeline_.begin(); i != end; ++i) {
-    auto& q = chats_.at(i->second);
+  auto end = timeline_.begin();
+  for (; end != timeline_.end() && end->first <= now && calls.size() < max_calls; ++end) {
+    auto& q = chats_.at(end->second);
     q.calling = true;
     auto& m = q.messages.front();
     ++m.attempts;
-    calls.push_back({i->second, m.html});
+    calls.push_back({end->second, m.html});
   }
   timeline_.erase(timeline_.begin(), end);
   return calls;

@@ -11,6 +11,7 @@
 #include "actors/notifier/telegram_client.hpp"
 #include "messages/types.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -53,9 +54,10 @@ public:
   /// Queues `html` for `chat_id` behind that chat's earlier messages.
   void push(std::int64_t chat_id, std::string html, done_fn done, clock::time_point now);
 
-  /// The calls due at `now`: the first message of each chat whose time has come and that has
-  /// no call in progress. They count as in progress until on_answer().
-  std::vector<call> take_due(clock::time_point now);
+  /// The calls due at `now`, earliest first and at most `max_calls`: the first message of
+  /// each chat whose time has come and that has no call in progress. They count as in
+  /// progress until on_answer(). Due calls left out stay due for the next take_due().
+  std::vector<call> take_due(clock::time_point now, std::size_t max_calls = SIZE_MAX);
 
   /// The answer to the call in progress for `chat_id`: ends the message (its done_fn is
   /// called) or sets the time of its next call. "blocked" ends every message of the chat.

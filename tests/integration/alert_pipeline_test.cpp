@@ -258,6 +258,35 @@ TEST_F(alert_pipeline, one_chats_burst_of_alerts_holds_up_no_other_chat) {
     EXPECT_GE(to_anna[i].time - to_anna[i - 1].time, 900ms) << "Telegram's per-chat pace";
 }
 
+TEST_F(alert_pipeline, a_slow_telegram_gets_each_alert_once) {
+  // Telegram answers each call after 0.6 s (well within telegram.timeout, 2 s). Sixty
+  // users' alerts come at once, one per chat. Each sender makes one call at a time; the
+  // others wait in the outbox. Before, they queued in the four senders' mailboxes, fifteen
+  // each: the last ones waited there past the call's timeout (telegram.timeout + 5 s),
+  // were tried again, and were still sent, so their users got the alert twice.
+  constexpr int users = 60;
+  busy_lirf(3);
+  telegram.set_delay(600ms);
+  start(true, {{"FW_TELEGRAM_TIMEOUT", "2s"}, {"FW_COLLECTOR_INTERVAL", "1h"}});
+  for (int i = 0; i < users; ++i)
+    user_watching("user" + std::to_string(i) + "@x.org", chat + i, "LIRF", 2);
+  auto sent = [&] {
+    auto metrics = http_get(node->url() + "/notifier/metrics").body;
+    return metrics.find(R"(notifications_sent_total{channel="telegram",node="test-node",)"
+                        R"(service="notifier",status="sent"} )"
+                        + std::to_string(users) + "\n")
+           != std::string::npos;
+  };
+  ASSERT_TRUE(fw::test::wait_until(sent, 30s))
+    << http_get(node->url() + "/notifier/metrics").body << node->process().output();
+  for (int i = 0; i < users; ++i)
+    EXPECT_EQ(telegram.messages_to(chat + i).size(), 1u) << "user" << i;
+  auto h = json::parse(http_get(node->url() + "/notifier/notifications/user59@x.org").body);
+  ASSERT_EQ(h.size(), 1u) << h.dump();
+  EXPECT_EQ(h[0]["status"], "sent");
+  EXPECT_EQ(h[0]["attempts"], 1) << h.dump();
+}
+
 TEST_F(alert_pipeline, a_chat_that_blocked_the_bot_is_not_used_again) {
   busy_lirf(3);
   telegram.block_chat(chat);

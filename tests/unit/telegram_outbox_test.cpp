@@ -96,6 +96,21 @@ TEST_F(outbox_test, many_messages_to_one_chat_hold_up_no_other_chat) {
   EXPECT_EQ(outbox.size(), 10u);
 }
 
+TEST_F(outbox_test, calls_beyond_the_idle_senders_wait_their_turn_in_order) {
+  for (int chat = 1; chat <= 5; ++chat)
+    push(chat, "m" + std::to_string(chat));
+  std::vector<std::string> two;
+  for (auto& c : outbox.take_due(now, 2))
+    two.push_back(std::to_string(c.chat_id) + ":" + c.html);
+  EXPECT_EQ(two, (calls{"1:m1", "2:m2"})) << "at most one call per idle sender";
+  ASSERT_TRUE(outbox.next_due());
+  EXPECT_LE(*outbox.next_due(), now) << "the other three stay due";
+  EXPECT_TRUE(outbox.take_due(now, 0).empty());
+  outbox.on_answer(1, ok, now);
+  EXPECT_EQ(due(), (calls{"3:m3", "4:m4", "5:m5"}));
+  EXPECT_EQ(ended.size(), 1u) << "no message was called twice or dropped";
+}
+
 TEST_F(outbox_test, a_429_holds_its_chat_only_and_is_not_a_failed_attempt) {
   push(1, "a");
   push(1, "a2");
