@@ -8,7 +8,11 @@
 // response reused across the requests of a connection.
 //
 //   bare_beast_server [--host 127.0.0.1] [--port 8090] [--threads 1] [--node NAME]
+//                     [--body-file PATH]
 //
+// --body-file answers every GET, whatever its path, 200 with that file's content (a
+// captured flight list, say): the floor of serving a body of that size on this machine.
+// The body is set once per connection, so a request copies nothing.
 // --port 0 picks a free port. Prints "listening on <host>:<port>" once it accepts.
 // Stops on SIGINT/SIGTERM.
 
@@ -26,9 +30,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -45,6 +51,7 @@ constexpr std::string_view ping_path = "/user-manager/ping";
 
 /// Bodies are built once at start; a request only copies them into the response.
 struct answers {
+  std::optional<std::string> every_get; ///< 200 for any GET, with --body-file
   std::string pong;        ///< 200 for GET /user-manager/ping
   std::string not_found;   ///< 404 for every other path
   std::string not_allowed; ///< 405 for /user-manager/ping with another method
@@ -67,6 +74,8 @@ public:
   session(tcp::socket&& socket, const answers& a) : socket_(std::move(socket)), answers_(a) {
     res_.set(http::field::server, "flightwatch"); // the gateway's headers
     res_.set(http::field::content_type, "application/json");
+    if (answers_.every_get)
+      res_.body() = *answers_.every_get;
   }
 
   void start() {
@@ -91,7 +100,14 @@ private:
     res_.keep_alive(req_.keep_alive());
     const std::string_view target{req_.target().data(), req_.target().size()};
     const auto path = target.substr(0, target.find('?'));
-    if (path == ping_path && req_.method() == http::verb::get) {
+    if (answers_.every_get && req_.method() == http::verb::get) {
+      res_.result(http::status::ok); // the body is already there
+    } else if (answers_.every_get) { // not for benchmarks: answered, then closed
+      res_.result(http::status::method_not_allowed);
+      res_.set(http::field::allow, "GET");
+      res_.body() = answers_.not_allowed;
+      res_.keep_alive(false);
+    } else if (path == ping_path && req_.method() == http::verb::get) {
       res_.result(http::status::ok);
       res_.body() = answers_.pong;
       res_.erase(http::field::allow);
@@ -170,7 +186,8 @@ private:
 
 [[noreturn]] void usage(const char* why) {
   std::cerr << "bare_beast_server: " << why
-            << "\nusage: bare_beast_server [--host H] [--port P] [--threads N] [--node NAME]\n";
+            << "\nusage: bare_beast_server [--host H] [--port P] [--threads N] [--node NAME]"
+               " [--body-file PATH]\n";
   std::exit(2);
 }
 
@@ -181,6 +198,7 @@ int main(int argc, char** argv) {
   unsigned long port = 8090;
   unsigned long threads = 1;
   std::string node;
+  std::optional<std::string> every_get;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h")
@@ -197,6 +215,13 @@ int main(int argc, char** argv) {
       port = std::strtoul(value.c_str(), &end, 10);
       if (*end != '\0' || value.empty() || port > 65535)
         usage("--port: expected 0 to 65535");
+    } else if (arg == "--body-file") {
+      std::ifstream in{value, std::ios::binary};
+      std::ostringstream content;
+      content << in.rdbuf();
+      if (!in)
+        usage("--body-file: cannot read the file");
+      every_get = content.str();
     } else if (arg == "--threads") {
       threads = std::strtoul(value.c_str(), &end, 10);
       if (*end != '\0' || value.empty() || threads < 1 || threads > 64)
@@ -210,6 +235,7 @@ int main(int argc, char** argv) {
     node = gethostname(name, sizeof name - 1) == 0 ? name : "localhost";
   }
   const answers a{
+    std::move(every_get),
     R"({"message":"pong","node":")" + json_escape(node) + R"(","service":"user-manager"})",
     R"({"error":"not_found","message":"no route for this path"})",
     R"({"error":"method_not_allowed","message":"use GET for this path"})",

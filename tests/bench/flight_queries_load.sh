@@ -17,7 +17,7 @@
 #   tests/bench/flight_queries_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #       [-t WRK_THREADS] [-w WARMUP_SECONDS] [-n FLIGHTS] [-R RATE] [--analyze-only]
 #       [--routes "list list-gzip average last"] [--pg-option NAME=VALUE]...
-#       [--baseline-bin PATH] [--no-build]
+#       [--baseline-bin PATH] [--floor] [--no-build]
 #
 # --baseline-bin PATH compares another flightwatch binary (an older build) with this one on
 # the same data in one invocation. Each build gets its own database in the one PostgreSQL
@@ -34,6 +34,9 @@
 # autovacuum would do by itself shortly after such a load (it sets the visibility map, so
 # counts can be index-only scans); --analyze-only runs only ANALYZE.
 # --routes picks and orders the routes measured (default: all four).
+# --floor adds a third server to the list route's rounds: tests/bench/bare_beast_server
+# answering every GET with the plain list page the node gave (same size, no work per
+# request, no copy): what any HTTP server on this machine can do with such answers.
 # --pg-option is passed to the throw-away PostgreSQL 15 server as "-c NAME=VALUE" (default:
 # its stock settings). FW_* variables in the environment reach the node (FW_STORAGE_POOL_SIZE,
 # ...). FLIGHTWATCH_BUILD_DIR picks the build directory, FLIGHTWATCH_PG_BIN_DIR the
@@ -57,6 +60,7 @@ vacuum=1
 pg_options=()
 build=1
 baseline_bin=""
+floor=0
 routes=(list list-gzip average last)
 # 50 European airports, busiest first (the loader weights them 3:1 from first to last).
 airports=LIRF,EDDF,EGLL,LFPG,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW,EKCH,ESSA,ENGM,EFHK,EBBR,LPPT,
@@ -65,7 +69,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -82,6 +86,7 @@ while [ $# -gt 0 ]; do
     --routes) read -r -a routes <<<"$2"; shift 2 ;;
     --pg-option) pg_options+=("$2"); shift 2 ;;
     --baseline-bin) baseline_bin="$2"; shift 2 ;;
+    --floor) floor=1; shift ;;
     --no-build) build=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "$bench_name: unknown argument '$1'" >&2; usage 2 ;;
@@ -114,6 +119,11 @@ bench_need_pg
 bench_build flightwatch
 node_bin="$build_dir/flightwatch"
 [ -x "$node_bin" ] || bench_fail "$node_bin is missing (build first)"
+bare_bin="$build_dir/tests/bench/bare_beast_server"
+if [ "$floor" = 1 ]; then
+  bench_build bare_beast_server
+  [ -x "$bare_bin" ] || bench_fail "$bare_bin is missing (build first)"
+fi
 # The builds under test: "current" (this one) and, with --baseline-bin, "baseline".
 bench_builds
 declare -A pid_of=() url_of=()
@@ -222,6 +232,28 @@ for b in "${builds[@]}"; do # what list-gzip gets: the same page, gzip-encoded (
   echo "# $b build, GET $path with Accept-Encoding: gzip: ${encoding:-identity}, $size bytes"
 done
 
+# -- the floor: a bare Beast server answering the same page ---------------------------------------
+servers_of() { # ROUTE -> the servers measured on it: the builds, and bare on list with --floor
+  echo "${builds[@]}"
+  if [ "$floor" = 1 ] && [ "$1" = list ]; then echo bare; fi
+}
+if [ "$floor" = 1 ]; then
+  curl -sf -o "$tmp/list-page.json" "${url_of[current]}/data-collector/flights/$first_airport" \
+    || bench_fail "cannot fetch the list page for --floor"
+  "$bare_bin" --port 0 --body-file "$tmp/list-page.json" >"$tmp/bare.log" 2>&1 &
+  pid_of[bare]=$!
+  bench_pids+=("${pid_of[bare]}")
+  for _ in $(seq 50); do
+    grep -q '^listening on ' "$tmp/bare.log" && break
+    sleep 0.1
+  done
+  url_of[bare]="http://$(sed -n 's/^listening on //p' "$tmp/bare.log")"
+  [ "$(curl -s "${url_of[bare]}/data-collector/flights/$last_airport" | wc -c)" \
+    = "$(wc -c <"$tmp/list-page.json")" ] || bench_fail "the bare server does not answer the page"
+  echo "# floor: bare_beast_server answers every GET with the $(wc -c <"$tmp/list-page.json")-byte" \
+    "list page of $first_airport, measured in the list route's rounds"
+fi
+
 # -- measure ---------------------------------------------------------------------------------------
 declare -A http_route=(
   [list]='/data-collector/flights/{airport}'
@@ -265,7 +297,7 @@ else
 fi
 if [ "$warmup" -gt 0 ]; then
   for route in "${routes[@]}"; do
-    for b in "${builds[@]}"; do
+    for b in $(servers_of "$route"); do
       wrk_run "warmup-$route-$b" "$route" "$warmup" "${url_of[$b]}"
       check_failures "warmup-$route-$b"
     done
@@ -278,7 +310,9 @@ for r in $(seq "$rounds"); do
   order=("${builds[@]}")
   [ $((r % 2)) = 0 ] && [ ${#builds[@]} = 2 ] && order=("${builds[1]}" "${builds[0]}")
   for route in "${routes[@]}"; do
-  for b in "${order[@]}"; do
+  run_order=("${order[@]}")
+  if [ "$floor" = 1 ] && [ "$route" = list ]; then run_order+=(bare); fi
+  for b in "${run_order[@]}"; do
     name="r$r-$route-$b"
     node_pid="${pid_of[$b]}"
     node_url="${url_of[$b]}"
@@ -290,7 +324,7 @@ for r in $(seq "$rounds"); do
     wrk_run "$name" "$route" "$duration" "$node_url"
     wrk_after="$(children_ticks)"
     sys_after="$(sys_busy_ticks)"
-    kill -0 "$node_pid" 2>/dev/null || { echo "$bench_name: the $b node died; its log:" >&2; cat "$tmp/$b.log" >&2; exit 1; }
+    kill -0 "$node_pid" 2>/dev/null || { echo "$bench_name: the $b server died; its log:" >&2; cat "$tmp/$b.log" >&2; exit 1; }
     node_after="$(cpu_ticks "$node_pid")"
     pg_after="$(pg_cpu_ticks)"
     metric_sums >"$tmp/$name.metrics-after"
@@ -320,6 +354,7 @@ for r in $(seq "$rounds"); do
 done
 hwm_end=""
 for b in "${builds[@]}"; do hwm_end+=" $b $(vm_hwm_mib "${pid_of[$b]}")"; done
+if [ "$floor" = 1 ]; then hwm_end+=" (bare $(vm_hwm_mib "${pid_of[bare]}"))"; fi
 node_pid=""
 
 # -- report ------------------------------------------------------------------------------------------
@@ -334,7 +369,7 @@ echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 awk '{ printf "| %s | %s | %s | %d | %.2f | %.2f | %d | %.1f | %.1f | %.2f | %.2f | %.1f | %.2f | %.2f |\n",
        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 }' "$results"
 for route in "${routes[@]}"; do
-  for b in "${builds[@]}"; do
+  for b in $(servers_of "$route"); do
     printf '| median | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | | %s | %s |\n' "$route" "$b" \
       "$(col "$route" "$b" 4 | median %d)" "$(col "$route" "$b" 5 | median %.2f)" \
       "$(col "$route" "$b" 6 | median %.2f)" "$(col "$route" "$b" 7 | median %d)" \
@@ -345,7 +380,7 @@ for route in "${routes[@]}"; do
 done
 echo
 for route in "${routes[@]}"; do
-  for b in "${builds[@]}"; do
+  for b in $(servers_of "$route"); do
     awk -v m="$(col "$route" "$b" 6 | median %.2f)" -v c="$connections" -v route="$route" -v b="$b" \
         -v pace="$([ "$rate" -gt 0 ] && echo ", paced < $rate req/s" || true)" 'BEGIN {
       printf "target p99 < 5 ms, %s at %d connections%s, %s build: %s (median p99 %.2f ms)\n",
