@@ -1,6 +1,7 @@
 #include "gateway/data_collector_routes.hpp"
 
 #include "actors/data_collector/interest_rules.hpp"
+#include "actors/data_collector/kept_answers.hpp"
 #include "gateway/route_helpers.hpp"
 #include "messages/json.hpp"
 
@@ -32,6 +33,51 @@ std::variant<interest, bad_input> interest_body(const request_context& c, bool t
 
 auto message(std::string text) {
   return [text = std::move(text)](const auto&) { return nlohmann::json{{"message", text}}; };
+}
+
+/// The answer the local data-collector keeps for `key` as a `T` (the kind its key names),
+/// while it may be served here on the I/O thread (kept_answers.hpp) and `usable` accepts
+/// it; counted as a hit of the role's cache.
+template <class T, class Usable>
+std::shared_ptr<const T> kept(const route_services& svc, const std::string& key,
+                              Usable usable) {
+  if (!svc.ctx || !svc.ctx->kept_answers)
+    return nullptr;
+  auto answer = svc.ctx->kept_answers->find(key, data_collector::kept_answers::clock::now());
+  const T* x = answer ? std::get_if<T>(answer.get()) : nullptr;
+  if (!x || !usable(*x))
+    return nullptr;
+  svc.ctx->kept_answers->count_hit();
+  return {std::move(answer), x}; // shares the answer's ownership
+}
+
+constexpr auto any_answer = [](const auto&) { return true; };
+
+// Each of these is null when nothing may be served here, an invalid query included: the
+// role then answers, with the 400 reason.
+
+std::shared_ptr<const data_collector::list_body> kept_page(const route_services& svc,
+                                                           flight_query q) {
+  if (data_collector::check_flight_query(q))
+    return nullptr;
+  return kept<data_collector::list_body>(svc, data_collector::list_key(q), any_answer);
+}
+
+std::shared_ptr<const std::string> kept_average(const route_services& svc, std::string airport,
+                                                const std::string& type, std::int64_t days) {
+  if (data_collector::check_airport(airport) || data_collector::check_flight_type(type))
+    return nullptr;
+  return kept<std::string>(svc, data_collector::average_key(airport, type, days), any_answer);
+}
+
+/// Only a flight: "none" is a 404, which the role words.
+std::shared_ptr<const std::optional<flight>> kept_last(const route_services& svc,
+                                                       std::string airport,
+                                                       const std::string& type) {
+  if (data_collector::check_airport(airport) || data_collector::check_flight_type(type))
+    return nullptr;
+  return kept<std::optional<flight>>(svc, data_collector::last_key(airport, type),
+                                     [](const std::optional<flight>& f) { return f.has_value(); });
 }
 
 } // namespace
@@ -81,6 +127,11 @@ void add_data_collector_routes(router& r, const route_services& svc) {
             if (err)
               return reply(bad_request(c, *err));
           const bool gzip = accepts_gzip(c);
+          if (auto page = kept_page(svc, q)) {
+            const bool zipped = gzip && !page->gzip.empty();
+            return reply(json_body_response({zipped ? page->gzip : page->text, zipped},
+                                            c.req.version(), c.req.keep_alive()));
+          }
           answer_json_body(svc, role, c, std::move(reply), list_flights_atom::value,
                            std::move(q), gzip);
         });
@@ -89,11 +140,17 @@ void add_data_collector_routes(router& r, const route_services& svc) {
           std::int64_t days = data_collector::default_average_days;
           if (auto err = int_param(c, "days", days))
             return reply(bad_request(c, *err));
+          if (auto text = kept_average(svc, c.params.at("icao"), text_param(c, "type"), days))
+            return reply(json_text_response(http::status::ok, *text, c.req.version(),
+                                            c.req.keep_alive()));
           answer_json_text(svc, role, c, std::move(reply), average_flights_atom::value,
                            c.params.at("icao"), text_param(c, "type"), days);
         });
   r.add(http::verb::get, "/data-collector/flights/last/{icao}", role,
         [svc](request_context& c, reply_fn reply) {
+          if (auto last = kept_last(svc, c.params.at("icao"), text_param(c, "type")))
+            return reply(json_text_response(http::status::ok, to_json_text(**last),
+                                            c.req.version(), c.req.keep_alive()));
           answer<flight>(svc, role, c, std::move(reply), http::status::ok, as_json_text,
                          last_flight_atom::value, c.params.at("icao"), text_param(c, "type"));
         });

@@ -94,4 +94,12 @@ bool accepts_gzip(const request_context& c) {
   return accepts_gzip(std::string_view{fields});
 }
 
+response json_body_response(json_body&& body, unsigned version, bool keep_alive) {
+  auto res = json_text_response(http::status::ok, std::move(body.content), version, keep_alive);
+  if (body.gzip)
+    res.set(http::field::content_encoding, "gzip");
+  res.set(http::field::vary, "Accept-Encoding");
+  return res;
+}
+
 } // namespace fw::gateway

@@ -108,21 +108,18 @@ void answer_json_text(const route_services& svc, const std::string& role,
 /// Whether the request's Accept-Encoding fields accept a gzip-encoded body.
 bool accepts_gzip(const request_context& c);
 
-/// Asks `role` for a json_body and answers 200 with it (Content-Encoding: gzip when the
-/// role encoded it), or the mapped error. The representation depends on Accept-Encoding,
-/// which Vary tells caches on the way.
+/// 200 with `body` (Content-Encoding: gzip when the role encoded it). The representation
+/// depends on Accept-Encoding, which Vary tells caches on the way.
+response json_body_response(json_body&& body, unsigned version, bool keep_alive);
+
+/// Asks `role` for a json_body and answers with json_body_response(), or the mapped error.
 template <class... Ts>
 void answer_json_body(const route_services& svc, const std::string& role,
                       const request_context& c, reply_fn reply, Ts... msg) {
   answer_with<json_body>(
     svc, role, c, std::move(reply),
     [](json_body& body, unsigned version, bool keep_alive) {
-      auto res = json_text_response(http::status::ok, std::move(body.content), version,
-                                    keep_alive);
-      if (body.gzip)
-        res.set(http::field::content_encoding, "gzip");
-      res.set(http::field::vary, "Accept-Encoding");
-      return res;
+      return json_body_response(std::move(body), version, keep_alive);
     },
     std::move(msg)...);
 }

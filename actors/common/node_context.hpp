@@ -1,6 +1,7 @@
 #pragma once
-// What every role of a node shares: the effective settings, the metrics registry and the
-// directory of live local roles. Immutable after start except for the directory.
+// What every role of a node shares: the effective settings, the metrics registry, the
+// directory of live local roles and the data-collector's kept answers. Immutable after
+// start except for the directory and the kept answers.
 
 #include "actors/common/metrics.hpp"
 #include "actors/common/role_directory.hpp"
@@ -17,10 +18,17 @@ class actor_system;
 
 namespace fw {
 
+namespace data_collector {
+class kept_answers;
+}
+
 struct node_context {
   settings cfg;
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<role_directory> directory;
+  /// The local data-collector's kept flight answers, which the gateway serves on its I/O
+  /// threads (actors/data_collector/kept_answers.hpp); null: none are shared.
+  std::shared_ptr<data_collector::kept_answers> kept_answers;
 
   /// The answer every role gives to ping.
   pong make_pong(const std::string& role) const {

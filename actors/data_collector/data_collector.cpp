@@ -141,15 +141,6 @@ caf::typed_response_promise<Reply> cached_query(self_pointer self, const std::st
   return rp;
 }
 
-/// Cache key of a page of flights.
-std::string list_key(const flight_query& q) {
-  auto bound = [](const caf::optional<std::int64_t>& x) {
-    return x ? std::to_string(*x) : std::string{"-"};
-  };
-  return "list|" + q.airport_code + "|" + q.type + "|" + std::to_string(q.limit) + "|"
-         + bound(q.since) + "|" + bound(q.until);
-}
-
 void register_cache_metrics(data_collector_state& st) {
   auto& registry = st.ctx->metrics->registry();
   auto labels = st.ctx->metrics->labels("data_collector");
@@ -231,9 +222,11 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
   auto& st = self->state;
   st.ctx = std::move(ctx);
   const auto& cfg = st.ctx->cfg.collector;
-  st.cache = std::make_unique<query_cache>(cfg.query_cache_ttl,
-                                           std::size_t{cfg.query_cache_mib} << 20);
+  st.cache = std::make_unique<query_cache>(
+    cfg.query_cache_ttl, std::size_t{cfg.query_cache_mib} << 20, st.ctx->kept_answers.get());
   register_cache_metrics(st);
+  if (st.ctx->kept_answers)
+    st.ctx->kept_answers->set_hit_counter(st.cache_hits);
   st.collector = spawn_collector(self, st.ctx);
   return {
     [self](ping_atom) { return self->state.ctx->make_pong(data_collector_state::name); },
@@ -321,8 +314,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       const auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
       const auto from = now - days * 24 * 3600;
       return cached_query<std::string, std::string>(
-        self, airport, "average|" + airport + "|" + type + "|" + std::to_string(days),
-        "average_flights",
+        self, airport, average_key(airport, type, days), "average_flights",
         [airport, type, days, from, now](store_session& s) {
           const auto n = s.flights().count(airport, type, from, now);
           return nlohmann::json(
@@ -338,7 +330,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       if (auto err = check_flight_type(type))
         return make_error(ec::invalid_argument, *err);
       return cached_query<flight, std::optional<flight>>(
-        self, airport, "last|" + airport + "|" + type, "last_flight",
+        self, airport, last_key(airport, type), "last_flight",
         [airport, type](store_session& s) { return s.flights().last(airport, type); },
         [airport](const std::optional<flight>& f) -> caf::expected<flight> {
           if (!f)

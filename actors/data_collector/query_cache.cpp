@@ -14,17 +14,23 @@ std::size_t heap_of(const flight& f) {
          + heap_of(f.callsign);
 }
 
-/// Hash-map node, list node and allocation headers of one entry, roughly.
-constexpr std::size_t entry_overhead = 160;
+/// Hash-map nodes (the cache's and the board's), list node, the shared answer's control
+/// block and allocation headers of one entry, roughly.
+constexpr std::size_t entry_overhead = 240;
 
 } // namespace
 
-query_cache::query_cache(clock::duration ttl, std::size_t max_bytes)
-  : ttl_(ttl), max_bytes_(max_bytes) {
+query_cache::query_cache(clock::duration ttl, std::size_t max_bytes, kept_answers* board)
+  : ttl_(ttl), max_bytes_(max_bytes), board_(board) {
+}
+
+query_cache::~query_cache() {
+  if (board_)
+    board_->unpin_all(this);
 }
 
 std::size_t query_cache::weight(const std::string& key, const cached_answer& answer) {
-  std::size_t w = entry_overhead + 2 * heap_of(key) + sizeof(entry);
+  std::size_t w = entry_overhead + 3 * heap_of(key) + sizeof(entry) + sizeof(cached_answer);
   if (const auto* body = std::get_if<std::string>(&answer))
     w += heap_of(*body);
   else if (const auto* page = std::get_if<list_body>(&answer))
@@ -43,7 +49,7 @@ query_cache::lookup query_cache::find(const std::string& key, clock::time_point 
     erase(it);
     return {};
   }
-  lookup out{&e.answer, std::nullopt};
+  lookup out{e.answer.get(), std::nullopt};
   if (now >= e.refresh_at && !joinable_.contains(key)) {
     out.refresh = start(e.airport, key);
     e.refresh_at = e.expires; // once; a failed refresh leaves the answer to expire
@@ -97,7 +103,10 @@ std::vector<query_cache::waiter> query_cache::finish(ticket t,
   order_.push_back(r.key);
   const auto renew_after =
     ttl_ / 2 + ttl_ * std::uniform_int_distribution<int>{0, 40}(jitter_) / 100;
-  entries_.emplace(r.key, entry{r.airport, *answer, now + renew_after, now + ttl_, w,
+  auto kept = std::make_shared<const cached_answer>(*answer);
+  if (board_)
+    board_->pin(this, r.key, kept, now + renew_after);
+  entries_.emplace(r.key, entry{r.airport, std::move(kept), now + renew_after, now + ttl_, w,
                                 std::prev(order_.end())});
   bytes_ += w;
   return std::move(r.waiters);
@@ -120,6 +129,8 @@ void query_cache::invalidate(const std::string& airport) {
 }
 
 void query_cache::erase(std::unordered_map<std::string, entry>::iterator it) {
+  if (board_)
+    board_->unpin(this, it->first);
   bytes_ -= it->second.weight;
   order_.erase(it->second.age);
   entries_.erase(it);

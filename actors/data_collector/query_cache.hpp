@@ -11,7 +11,10 @@
 // background: a key in steady use never expires and its requests never wait for the
 // database.
 // Memory is bounded: the oldest answers go first when max_bytes would be exceeded.
+// Each kept answer is also pinned on a kept_answers board (when given one), which the
+// gateway reads from its I/O threads.
 
+#include "actors/data_collector/kept_answers.hpp"
 #include "actors/data_collector/list_page.hpp"
 #include "messages/types.hpp"
 
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -31,10 +35,6 @@
 
 namespace fw::data_collector {
 
-/// A stored answer: a response body (JSON text, rendered once per query run: an average,
-/// or a page of flights with its gzip encoding), or the last flight (or none).
-using cached_answer = std::variant<std::string, list_body, std::optional<flight>>;
-
 class query_cache {
 public:
   using clock = std::chrono::steady_clock;
@@ -42,8 +42,12 @@ public:
   /// One query being run for a key (from wait()); hand it back to finish().
   using ticket = std::uint64_t;
 
-  /// ttl 0 disables the cache: find() never hits and wait() never joins.
-  query_cache(clock::duration ttl, std::size_t max_bytes);
+  /// ttl 0 disables the cache: find() never hits and wait() never joins. Kept answers are
+  /// pinned on `board` (if any) until they are dropped or the cache is destroyed.
+  query_cache(clock::duration ttl, std::size_t max_bytes, kept_answers* board = nullptr);
+  ~query_cache();
+  query_cache(const query_cache&) = delete;
+  query_cache& operator=(const query_cache&) = delete;
 
   bool enabled() const {
     return ttl_ > clock::duration::zero();
@@ -81,7 +85,7 @@ public:
 private:
   struct entry {
     std::string airport;
-    cached_answer answer;
+    kept_answers::answer_ptr answer; // shared with the board
     clock::time_point refresh_at; // from here on a read queries it again
     clock::time_point expires;
     std::size_t weight = 0;
@@ -101,6 +105,7 @@ private:
 
   clock::duration ttl_;
   std::size_t max_bytes_;
+  kept_answers* board_;
   std::size_t bytes_ = 0;
   std::unordered_map<std::string, entry> entries_;
   std::list<std::string> order_; // keys, oldest stored first

@@ -4,6 +4,7 @@
 
 #include "actors/common/log.hpp"
 #include "actors/common/node_context.hpp"
+#include "actors/data_collector/kept_answers.hpp"
 #include "actors/node/roles.hpp"
 #include "actors/node/supervisor.hpp"
 #include "messages/announce.hpp"
@@ -132,6 +133,7 @@ int run_node(const settings& cfg) {
   ctx->cfg = cfg;
   ctx->metrics = std::make_shared<node_metrics>(cfg.node.name);
   ctx->directory = std::make_shared<role_directory>();
+  ctx->kept_answers = std::make_shared<data_collector::kept_answers>();
 
   auto sup_cfg = supervisor_config::from(cfg.node);
   sup_cfg.children = node_children(cfg.node.roles);

@@ -250,6 +250,59 @@ TEST_F(data_collector, flight_lists_are_gzip_encoded_for_clients_that_accept_it)
   EXPECT_EQ(body_of(bad)["error"], "invalid_argument");
 }
 
+TEST_F(data_collector, kept_answers_show_new_flights_at_once) {
+  // Answers are kept for an hour here: the gateway serves repeated queries from the
+  // data-collector's kept answers (on its I/O thread), and new flights must still show at
+  // once, on every route.
+  opensky.add_flight({"k00001", now - 7200, now - 3600, "EDDF", "LIRF", "DLH1"});
+  start({{"FW_COLLECTOR_QUERY_CACHE_TTL", "1h"}});
+  create_user("mario@x.org");
+  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "LIRF"}}).status, 201);
+  ASSERT_TRUE(fw::test::wait_until([&] { return flights("LIRF").size() == 1; }, 5s))
+    << node->process().output();
+  auto average = [&] {
+    return body_of(http_get(base + "/flights/average/lirf?days=1"))["flights"];
+  };
+  auto last = [&] {
+    return body_of(http_get(base + "/flights/last/LIRF?type=arrivals"))["icao24"];
+  };
+  auto zipped = [&] {
+    auto r = http_request("GET", base + "/flights/LIRF", "", {"Accept-Encoding: gzip"});
+    EXPECT_EQ(r.status, 200);
+    return r;
+  };
+  const auto plain = http_get(base + "/flights/LIRF");
+  for (int i = 0; i < 3; ++i) {
+    auto again = http_get(base + "/flights/LIRF");
+    EXPECT_EQ(again.body, plain.body);
+    EXPECT_EQ(again.headers["vary"], "Accept-Encoding");
+    EXPECT_EQ(again.headers["content-type"], "application/json");
+    EXPECT_EQ(zipped().body, plain.body) << "a page this small goes out as it is";
+    EXPECT_EQ(average(), 1);
+    EXPECT_EQ(last(), "k00001");
+  }
+  EXPECT_EQ(http_get(base + "/flights/last/LIRF?type=departures").status, 404);
+  EXPECT_EQ(http_get(base + "/flights/last/LIRF?type=departures").status, 404)
+    << "a kept \"none\" is still the role's 404";
+  EXPECT_EQ(http_get(base + "/flights/LIRF?limit=0").status, 400);
+  auto m = metrics();
+  EXPECT_NE(m.find(R"(flight_query_cache_lookups_total{node="test-node",result="hit",service="data_collector"})"),
+            std::string::npos)
+    << m;
+
+  // A new flight, stored by the next check of LIRF (the interest updated): every route
+  // shows it at once, an hour before the kept answers would expire.
+  opensky.add_flight({"k00002", now - 3000, now - 600, "EGLL", "LIRF", "BAW2"});
+  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "LIRF"}, {"high_value", 5}})
+              .status,
+            201);
+  ASSERT_TRUE(fw::test::wait_until([&] { return flights("LIRF").size() == 2; }, 5s))
+    << node->process().output();
+  EXPECT_EQ(average(), 2);
+  EXPECT_EQ(last(), "k00002");
+  EXPECT_EQ(body_of(zipped())[0]["icao24"], "k00002");
+}
+
 TEST_F(data_collector, the_average_counts_only_the_last_x_days) {
   const std::int64_t day = 24 * 3600;
   opensky.add_flight({"g00001", now - 2 * 3600, now - 3600, "LIRF", "EDDF", "A1"});

@@ -1,5 +1,6 @@
 // The data-collector's cache of flight query answers: what it keeps, for how long, what
-// drops it, and that concurrent misses share one query.
+// drops it, that concurrent misses share one query, and that the board the gateway reads
+// (kept_answers) gives out exactly the kept answers, until their renewal point.
 #include "actors/data_collector/query_cache.hpp"
 
 #include "messages/errors.hpp"
@@ -12,6 +13,7 @@
 namespace {
 
 using fw::data_collector::cached_answer;
+using fw::data_collector::kept_answers;
 using fw::data_collector::query_cache;
 using namespace std::chrono_literals;
 
@@ -171,6 +173,72 @@ TEST(query_cache, memory_stays_under_its_bound_oldest_answers_going_first) {
   EXPECT_EQ(tiny.size(), 0u) << "an answer larger than the whole bound is not kept";
 }
 
+/// The number on `board` for `key` at `now`, or -1 when it gives out none.
+std::int64_t pinned(const kept_answers& board, const std::string& key,
+                    query_cache::clock::time_point now = t0) {
+  return count_of(board.find(key, now).get());
+}
+
+TEST(query_cache, the_board_gives_out_kept_answers_until_their_renewal_point) {
+  kept_answers board;
+  query_cache c{1s, 1 << 20, &board};
+  EXPECT_EQ(pinned(board, "count|LIRF"), -1);
+  store(c, "LIRF", "count|LIRF", 7);
+  EXPECT_EQ(pinned(board, "count|LIRF"), 7);
+  EXPECT_EQ(board.find("count|LIRF", t0).get(), c.find("count|LIRF", t0).answer)
+    << "one answer, shared, not a copy";
+  EXPECT_EQ(pinned(board, "count|LIRF", t0 + 499ms), 7);
+  // From the renewal point on (0.5 to 0.9 of the TTL) requests go to the role, which
+  // serves the kept answer while it renews it.
+  EXPECT_EQ(pinned(board, "count|LIRF", t0 + 900ms), -1);
+  auto due = c.find("count|LIRF", t0 + 900ms);
+  ASSERT_TRUE(due.refresh);
+  c.finish(*due.refresh, cached_answer{std::string{"8"}}, t0 + 900ms);
+  EXPECT_EQ(pinned(board, "count|LIRF", t0 + 900ms), 8) << "the renewed answer is pinned";
+}
+
+TEST(query_cache, what_drops_an_answer_takes_it_off_the_board) {
+  kept_answers board;
+  {
+    query_cache c{1h, 1 << 20, &board};
+    store(c, "LIRF", "count|LIRF", 1);
+    store(c, "EGLL", "count|EGLL", 2);
+    store(c, "EGLL", "last|EGLL", 3);
+    c.invalidate("LIRF");
+    EXPECT_EQ(pinned(board, "count|LIRF"), -1) << "new flights at LIRF";
+    EXPECT_EQ(pinned(board, "count|EGLL"), 2);
+    // Expired in the cache (found after its TTL): off the board too.
+    EXPECT_EQ(c.find("last|EGLL", t0 + 2h).answer, nullptr);
+    EXPECT_EQ(board.find("last|EGLL", t0).get(), nullptr);
+    // A second instance of the role (a restart) pins its own answers; the first one's end
+    // takes off only its own.
+    query_cache next{1h, 1 << 20, &board};
+    store(next, "LICC", "count|LICC", 4);
+  }
+  EXPECT_EQ(pinned(board, "count|EGLL"), -1) << "the cache is gone: so are its answers";
+  EXPECT_EQ(pinned(board, "count|LICC"), -1);
+
+  query_cache first{1h, 1 << 20, &board};
+  store(first, "LIRF", "count|LIRF", 5);
+  auto second = std::make_unique<query_cache>(1h, 1 << 20, &board);
+  store(*second, "LIRF", "count|LIRF", 6);
+  first.invalidate("LIRF");
+  EXPECT_EQ(pinned(board, "count|LIRF"), 6) << "the first cache dropped only its own pin";
+  second.reset();
+  EXPECT_EQ(pinned(board, "count|LIRF"), -1);
+}
+
+TEST(query_cache, evicted_answers_leave_the_board) {
+  kept_answers board;
+  const auto one = query_cache::weight("count|LIRF", cached_answer{std::string{"1"}});
+  query_cache c{1h, 2 * one, &board};
+  store(c, "LIRF", "count|LIRF", 1);
+  store(c, "EGLL", "count|EGLL", 2);
+  store(c, "LICC", "count|LICC", 3);
+  EXPECT_EQ(pinned(board, "count|LIRF"), -1) << "the oldest went to make room";
+  EXPECT_EQ(pinned(board, "count|LICC"), 3);
+}
+
 TEST(query_cache, a_ttl_of_zero_keeps_and_shares_nothing) {
   query_cache c{0s, 1 << 20};
   EXPECT_FALSE(c.enabled());
@@ -180,6 +248,14 @@ TEST(query_cache, a_ttl_of_zero_keeps_and_shares_nothing) {
   ASSERT_TRUE(b);
   c.finish(*a, cached_answer{std::string{"1"}}, t0);
   EXPECT_EQ(c.find("count|LIRF", t0).answer, nullptr);
+}
+
+TEST(kept_answers, keys_name_the_normalised_query) {
+  using namespace fw::data_collector;
+  EXPECT_EQ(list_key({"LIRF", "arrivals", 100, caf::none, std::int64_t{1700000000}}),
+            "list|LIRF|arrivals|100|-|1700000000");
+  EXPECT_EQ(average_key("LIRF", "", 30), "average|LIRF||30");
+  EXPECT_EQ(last_key("EGLL", "departures"), "last|EGLL|departures");
 }
 
 } // namespace
