@@ -290,12 +290,11 @@ TEST_F(data_collector, kept_answers_show_new_flights_at_once) {
             std::string::npos)
     << m;
 
-  // A new flight, stored by the next check of LIRF (the interest updated): every route
-  // shows it at once, an hour before the kept answers would expire.
-  opensky.add_flight({"k00002", now - 3000, now - 600, "EGLL", "LIRF", "BAW2"});
-  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "LIRF"}, {"high_value", 5}})
-              .status,
-            201);
+  // A new flight to LIRF, stored by the collection of EDDF, where it departed (a new
+  // airport is fetched at once; LIRF itself is not fetched again within the hour): every
+  // route of LIRF shows it at once, an hour before the kept answers would expire.
+  opensky.add_flight({"k00002", now - 3000, now - 600, "EDDF", "LIRF", "DLH2"});
+  ASSERT_EQ(add_interest({{"email", "mario@x.org"}, {"airport_code", "EDDF"}}).status, 201);
   ASSERT_TRUE(fw::test::wait_until([&] { return flights("LIRF").size() == 2; }, 5s))
     << node->process().output();
   EXPECT_EQ(average(), 2);
