@@ -127,11 +127,9 @@ void add_data_collector_routes(router& r, const route_services& svc) {
             if (err)
               return reply(bad_request(c, *err));
           const bool gzip = accepts_gzip(c);
-          if (auto page = kept_page(svc, q)) {
-            const bool zipped = gzip && !page->gzip.empty();
-            return reply(json_body_response({zipped ? page->gzip : page->text, zipped},
+          if (auto page = kept_page(svc, q))
+            return reply(json_body_response(data_collector::body_for(*page, gzip),
                                             c.req.version(), c.req.keep_alive()));
-          }
           answer_json_body(svc, role, c, std::move(reply), list_flights_atom::value,
                            std::move(q), gzip);
         });

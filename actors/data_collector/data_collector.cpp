@@ -296,9 +296,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
           return render_list(s.flights().list(q), make_gzip, previous);
         },
         [accept_gzip](const list_body& page) -> caf::expected<json_body> {
-          if (accept_gzip && !page.gzip.empty())
-            return json_body{page.gzip, true};
-          return json_body{page.text, false};
+          return body_for(page, accept_gzip);
         });
     },
     [self](average_flights_atom, std::string& airport, const std::string& type,

@@ -17,4 +17,10 @@ list_body render_list(const std::vector<flight>& flights, bool make_gzip,
   return page;
 }
 
+json_body body_for(const list_body& page, bool accept_gzip) {
+  if (accept_gzip && !page.gzip.empty())
+    return {page.gzip, true};
+  return {page.text, false};
+}
+
 } // namespace fw::data_collector

@@ -20,6 +20,10 @@ struct list_body {
 /// would eat most of the gain (an empty page is 2 bytes).
 inline constexpr std::size_t min_gzip_size = 1024;
 
+/// The body a client gets of `page`: gzip-encoded when it accepts that and the page has
+/// an encoding, else the JSON text. The role and the gateway (for kept pages) both use it.
+json_body body_for(const list_body& page, bool accept_gzip);
+
 /// `flights` as a page, with its gzip encoding when `make_gzip` and it is large enough (a
 /// default page of 100 flights: about 39 KB, 5 KB gzipped). When the page renews a kept
 /// one (`previous`) with the same text, the kept encoding is reused: most renewals find no
