@@ -127,9 +127,13 @@ void add_data_collector_routes(router& r, const route_services& svc) {
             if (err)
               return reply(bad_request(c, *err));
           const bool gzip = accepts_gzip(c);
-          if (auto page = kept_page(svc, q))
-            return reply(json_body_response(data_collector::body_for(*page, gzip),
-                                            c.req.version(), c.req.keep_alive()));
+          if (auto page = kept_page(svc, q)) {
+            // Sent from the kept page itself: the response shares it, no copy.
+            const bool zipped = data_collector::sends_gzip(*page, gzip);
+            std::shared_ptr<const std::string> text{page, zipped ? &page->gzip : &page->text};
+            return reply(json_body_response(std::move(text), zipped, c.req.version(),
+                                            c.req.keep_alive()));
+          }
           answer_json_body(svc, role, c, std::move(reply), list_flights_atom::value,
                            std::move(q), gzip);
         });
@@ -139,7 +143,7 @@ void add_data_collector_routes(router& r, const route_services& svc) {
           if (auto err = int_param(c, "days", days))
             return reply(bad_request(c, *err));
           if (auto text = kept_average(svc, c.params.at("icao"), text_param(c, "type"), days))
-            return reply(json_text_response(http::status::ok, *text, c.req.version(),
+            return reply(json_text_response(http::status::ok, std::move(text), c.req.version(),
                                             c.req.keep_alive()));
           answer_json_text(svc, role, c, std::move(reply), average_flights_atom::value,
                            c.params.at("icao"), text_param(c, "type"), days);

@@ -238,7 +238,7 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   response res_;
   /// Serialises res_; kept in the session so a response costs no serializer allocation.
-  std::optional<http::response_serializer<http::string_body>> serializer_;
+  std::optional<http::response_serializer<text_body>> serializer_;
   clock_type::time_point deadline_ = clock_type::time_point::max();
   clock_type::time_point request_start_{};
   std::uint64_t seq_ = 0;

@@ -6,6 +6,8 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "gateway/text_body.hpp"
+
 #include <functional>
 #include <memory>
 
@@ -14,7 +16,7 @@ namespace fw::gateway {
 namespace http = boost::beast::http;
 
 using request = http::request<http::string_body>;
-using response = http::response<http::string_body>;
+using response = http::response<text_body>;
 
 namespace detail {
 struct responder_state;

@@ -6,8 +6,8 @@
 
 namespace fw::gateway {
 
-response json_text_response(http::status status, std::string body, unsigned version,
-                            bool keep_alive) {
+response json_text_response(http::status status, text_body::value_type body,
+                            unsigned version, bool keep_alive) {
   response res{status, version};
   res.set(http::field::server,
           boost::beast::string_view{server_name.data(), server_name.size()});

@@ -18,9 +18,10 @@ inline constexpr std::string_view server_name = "flightwatch";
 response json_response(http::status status, const nlohmann::json& body,
                        unsigned version = 11, bool keep_alive = true);
 
-/// A JSON response whose body is already serialized JSON text.
-response json_text_response(http::status status, std::string body, unsigned version = 11,
-                            bool keep_alive = true);
+/// A JSON response whose body is already serialized JSON text, owned or shared (a kept
+/// answer is sent from where it is kept).
+response json_text_response(http::status status, text_body::value_type body,
+                            unsigned version = 11, bool keep_alive = true);
 
 /// `{"error": "<error>", "message": "<message>"}` built with json_response.
 /// `error` is a stable machine-readable code ("payload_too_large"), `message`

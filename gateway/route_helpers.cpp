@@ -95,8 +95,13 @@ bool accepts_gzip(const request_context& c) {
 }
 
 response json_body_response(json_body&& body, unsigned version, bool keep_alive) {
-  auto res = json_text_response(http::status::ok, std::move(body.content), version, keep_alive);
-  if (body.gzip)
+  return json_body_response(std::move(body.content), body.gzip, version, keep_alive);
+}
+
+response json_body_response(text_body::value_type content, bool gzip, unsigned version,
+                            bool keep_alive) {
+  auto res = json_text_response(http::status::ok, std::move(content), version, keep_alive);
+  if (gzip)
     res.set(http::field::content_encoding, "gzip");
   res.set(http::field::vary, "Accept-Encoding");
   return res;

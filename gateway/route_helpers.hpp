@@ -112,6 +112,10 @@ bool accepts_gzip(const request_context& c);
 /// depends on Accept-Encoding, which Vary tells caches on the way.
 response json_body_response(json_body&& body, unsigned version, bool keep_alive);
 
+/// The same for a body owned or shared (a kept page, sent without a copy).
+response json_body_response(text_body::value_type content, bool gzip, unsigned version,
+                            bool keep_alive);
+
 /// Asks `role` for a json_body and answers with json_body_response(), or the mapped error.
 template <class... Ts>
 void answer_json_body(const route_services& svc, const std::string& role,

@@ -17,8 +17,12 @@ list_body render_list(const std::vector<flight>& flights, bool make_gzip,
   return page;
 }
 
+bool sends_gzip(const list_body& page, bool accept_gzip) {
+  return accept_gzip && !page.gzip.empty();
+}
+
 json_body body_for(const list_body& page, bool accept_gzip) {
-  if (accept_gzip && !page.gzip.empty())
+  if (sends_gzip(page, accept_gzip))
     return {page.gzip, true};
   return {page.text, false};
 }

@@ -52,7 +52,7 @@ struct router_test : ::testing::Test {
   }
 
   static nlohmann::json json_of(const response& res) {
-    return nlohmann::json::parse(res.body(), nullptr, false);
+    return nlohmann::json::parse(res.body().view(), nullptr, false);
   }
 };
 
