@@ -26,8 +26,11 @@
 # runs on each in turn, baseline first in odd rounds, current first in even ones, and the
 # report has medians per route and build.
 #
-# Defaults: -d 10 -r 3 -c 50 -t 2 -w 3 -n 1000000. Without -R every connection sends its
-# next request as soon as it has the answer (the node is saturated, latency is mostly
+# Defaults: -d 10 -r 3 -c 50 -t 1 -w 3 -n 1000000. One wrk thread, because wrk shares the
+# 2 cores with the node: with two, wrk takes more than a core and the node's I/O thread
+# waits for one: its p99 lands near 5 ms, a bare server's at 3.2-3.8 ms
+# (docs/performance.md, "The load generator's second thread"). Without -R every
+# connection sends its next request as soon as it has the answer (latency is mostly
 # queueing). -R paces the connections instead: each waits a random 0 to 2 x C/RATE s
 # after each answer, so together they offer a little less than RATE requests/s (the
 # reported req/s is what they got). After the load the table gets VACUUM (ANALYZE), which
@@ -52,7 +55,7 @@ loader="$root/tests/bench/flight_data_load.sql"
 duration=10
 rounds=3
 connections=50
-wrk_threads=2
+wrk_threads=1
 warmup=3
 flights=1000000
 rate=0
@@ -69,7 +72,7 @@ airports+=EDDB,EDDK,EDDS,LFLL,LFML,LSGG,EGPH,EGBB,LROP,LBSF,LDZA,LJLJ,LYBE,LTFM,
 days=30 # of the average query
 
 usage() {
-  sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
