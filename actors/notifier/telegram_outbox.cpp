@@ -6,7 +6,7 @@
 namespace fw {
 
 telegram_outbox::telegram_outbox(telegram_rate_limiter::limits limits, retry_policy policy)
-  : limiter_(limits), policy_(policy) {
+  : limiter_(limits), global_per_second_(limits.global_per_second), policy_(policy) {
   policy_.max_attempts = std::max(1u, policy_.max_attempts);
 }
 
@@ -26,6 +26,11 @@ void telegram_outbox::schedule(std::int64_t chat_id, chat_queue& q, clock::time_
 
 std::vector<telegram_outbox::call> telegram_outbox::take_due(clock::time_point now,
                                                              std::size_t max_calls) {
+  if (global_per_second_ > 0) {
+    while (!recent_calls_.empty() && recent_calls_.front() <= now - std::chrono::seconds{1})
+      recent_calls_.pop_front();
+    max_calls = std::min<std::size_t>(max_calls, global_per_second_ - recent_calls_.size());
+  }
   std::vector<call> calls;
   auto end = timeline_.begin();
   for (; end != timeline_.end() && end->first <= now && calls.size() < max_calls; ++end) {
@@ -36,13 +41,19 @@ std::vector<telegram_outbox::call> telegram_outbox::take_due(clock::time_point n
     calls.push_back({end->second, m.html});
   }
   timeline_.erase(timeline_.begin(), end);
+  if (global_per_second_ > 0)
+    recent_calls_.insert(recent_calls_.end(), calls.size(), now);
   return calls;
 }
 
 std::optional<telegram_outbox::clock::time_point> telegram_outbox::next_due() const {
   if (timeline_.empty())
     return std::nullopt;
-  return timeline_.begin()->first;
+  auto at = timeline_.begin()->first;
+  if (global_per_second_ > 0 && recent_calls_.size() >= global_per_second_) // a full second
+    at = std::max(at, recent_calls_[recent_calls_.size() - global_per_second_]
+                        + std::chrono::seconds{1});
+  return at;
 }
 
 void telegram_outbox::on_answer(std::int64_t chat_id, const telegram_attempt& answer,

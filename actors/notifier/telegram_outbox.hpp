@@ -57,13 +57,17 @@ public:
   /// The calls due at `now`, earliest first and at most `max_calls`: the first message of
   /// each chat whose time has come and that has no call in progress. They count as in
   /// progress until on_answer(). Due calls left out stay due for the next take_due().
+  /// The overall limit also holds for when calls are made, not only for the times they
+  /// were given: calls that fell due while the senders were busy (Telegram slow or
+  /// unreachable) go out at that rate afterwards, not in one burst.
   std::vector<call> take_due(clock::time_point now, std::size_t max_calls = SIZE_MAX);
 
   /// The answer to the call in progress for `chat_id`: ends the message (its done_fn is
   /// called) or sets the time of its next call. "blocked" ends every message of the chat.
   void on_answer(std::int64_t chat_id, const telegram_attempt& answer, clock::time_point now);
 
-  /// When the next call falls due; nullopt when none waits for a time.
+  /// When the next call falls due (its time, and room under the overall limit); nullopt
+  /// when none waits for a time.
   std::optional<clock::time_point> next_due() const;
 
   /// Messages not finished yet, calls in progress included.
@@ -90,6 +94,8 @@ private:
   void finish(std::int64_t chat_id, delivery_result result, clock::time_point now);
 
   telegram_rate_limiter limiter_;
+  unsigned global_per_second_; // 0: no overall limit
+  std::deque<clock::time_point> recent_calls_; // when the calls of the last second were made
   retry_policy policy_;
   std::map<std::int64_t, chat_queue> chats_;
   std::multimap<clock::time_point, std::int64_t> timeline_; // chats by their next call

@@ -209,6 +209,22 @@ TEST_F(outbox_test, the_overall_limit_spreads_a_burst_over_seconds) {
   EXPECT_EQ(due().size(), 15u);
 }
 
+TEST_F(outbox_test, calls_that_fell_due_during_a_stall_still_go_out_at_30_a_second) {
+  for (int chat = 1; chat <= 45; ++chat)
+    push(chat, "m");
+  EXPECT_EQ(outbox.take_due(now, 4).size(), 4u) << "four senders";
+  now += 10s; // Telegram answers nothing for 10 s: every other call falls due meanwhile
+  for (int chat = 1; chat <= 4; ++chat)
+    outbox.on_answer(chat, ok, now);
+  EXPECT_EQ(due().size(), 30u) << "not all 41 at once";
+  ASSERT_TRUE(outbox.next_due());
+  EXPECT_EQ(*outbox.next_due(), now + 1s) << "the rest when the second is over";
+  now += 999ms;
+  EXPECT_EQ(due().size(), 0u);
+  now += 1ms;
+  EXPECT_EQ(due().size(), 11u);
+}
+
 TEST_F(outbox_test, done_may_queue_the_next_message_of_the_same_chat) {
   outbox.push(
     1, "a", [this](delivery_result r) {
