@@ -25,7 +25,7 @@ struct text_body {
     value_type() = default;
     value_type(std::string text) : owned_(std::move(text)) {}
     value_type(const char* text) : owned_(text) {}
-    /// Shares `text` (never null) for as long as the response lives.
+    /// Shares `text` for as long as the response lives (a null pointer: an empty body).
     value_type(std::shared_ptr<const std::string> text) : shared_(std::move(text)) {}
 
     std::string_view view() const noexcept { return shared_ ? *shared_ : owned_; }
