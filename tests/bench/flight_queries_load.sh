@@ -27,8 +27,8 @@
 # report has medians per route and build.
 #
 # Defaults: -d 10 -r 3 -c 50 -t 1 -w 3 -n 1000000. One wrk thread, because wrk shares the
-# 2 cores with the node: with two, wrk takes more than a core and the node's I/O thread
-# waits for one: its p99 lands near 5 ms, a bare server's at 3.2-3.8 ms
+# 2 cores with the node: with two, three busy threads share the two cores and the node's
+# I/O thread waits for one: its p99 lands near 5 ms, a bare server's at 3.2-3.8 ms
 # (docs/performance.md, "The load generator's second thread"). Without -R every
 # connection sends its next request as soon as it has the answer (latency is mostly
 # queueing). -R paces the connections instead: each waits a random 0 to 2 x C/RATE s
