@@ -129,9 +129,9 @@ void add_data_collector_routes(router& r, const route_services& svc) {
           const bool gzip = accepts_gzip(c);
           if (auto page = kept_page(svc, q)) {
             // Sent from the kept page itself: the response shares it, no copy.
-            const bool zipped = data_collector::sends_gzip(*page, gzip);
-            std::shared_ptr<const std::string> text{page, zipped ? &page->gzip : &page->text};
-            return reply(json_body_response(std::move(text), zipped, c.req.version(),
+            auto r = data_collector::representation_for(*page, gzip);
+            std::shared_ptr<const std::string> text{page, &r.content};
+            return reply(json_body_response(std::move(text), r.gzip, c.req.version(),
                                             c.req.keep_alive()));
           }
           answer_json_body(svc, role, c, std::move(reply), list_flights_atom::value,

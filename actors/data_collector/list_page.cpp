@@ -17,14 +17,15 @@ list_body render_list(const std::vector<flight>& flights, bool make_gzip,
   return page;
 }
 
-bool sends_gzip(const list_body& page, bool accept_gzip) {
-  return accept_gzip && !page.gzip.empty();
+list_representation representation_for(const list_body& page, bool accept_gzip) {
+  if (accept_gzip && !page.gzip.empty())
+    return {page.gzip, true};
+  return {page.text, false};
 }
 
 json_body body_for(const list_body& page, bool accept_gzip) {
-  if (sends_gzip(page, accept_gzip))
-    return {page.gzip, true};
-  return {page.text, false};
+  auto r = representation_for(page, accept_gzip);
+  return {r.content, r.gzip};
 }
 
 } // namespace fw::data_collector

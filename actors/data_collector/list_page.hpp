@@ -20,12 +20,16 @@ struct list_body {
 /// would eat most of the gain (an empty page is 2 bytes).
 inline constexpr std::size_t min_gzip_size = 1024;
 
-/// Whether a client gets `page` gzip-encoded: when it accepts that and the page has an
-/// encoding; else it gets the JSON text. The role and the gateway (for kept pages) both
+/// Which of `page`'s texts a client gets: its gzip encoding when it accepts that and the
+/// page has one, else the JSON text. The role and the gateway (for kept pages) both
 /// decide by it.
-bool sends_gzip(const list_body& page, bool accept_gzip);
+struct list_representation {
+  const std::string& content; ///< a member of the page
+  bool gzip;
+};
+list_representation representation_for(const list_body& page, bool accept_gzip);
 
-/// The body a client gets of `page`, as sends_gzip() decides (a copy of it).
+/// The body a client gets of `page`, as representation_for() decides (a copy of it).
 json_body body_for(const list_body& page, bool accept_gzip);
 
 /// `flights` as a page, with its gzip encoding when `make_gzip` and it is large enough (a
