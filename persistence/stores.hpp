@@ -40,8 +40,16 @@ public:
   /// Inserts `u` (telegram_chat_id ignored). ok, email_taken or tax_code_taken; never
   /// overwrites. An empty tax_code / iban is stored as NULL.
   virtual write_result create(const user& u) = 0;
+  /// create() of each user, answers in the same order. Of users sharing an email the
+  /// first is created, unless a tax code keeps it out: users of one batch compete for
+  /// emails and tax codes as concurrent requests do, and `ok` always means that this
+  /// user's data was stored. The default calls create() per user; PostgreSQL inserts them
+  /// with one statement.
+  virtual std::vector<write_result> create_many(const std::vector<user>& users);
   /// The user with exactly this (normalised) email.
   virtual std::optional<user> find(const std::string& email) = 0;
+  /// find() of each email, answers in the same order (one statement on PostgreSQL).
+  virtual std::vector<std::optional<user>> find_many(const std::vector<std::string>& emails);
   /// Every user, ordered by email.
   virtual std::vector<user> list() = 0;
   /// Deletes the user; false when there was none.
@@ -80,6 +88,14 @@ public:
     std::int64_t stale_before_ms = 0;   // an in-progress key created before this is re-claimable
   };
 
+  /// What complete() stores for one claim.
+  struct completion {
+    std::string key;
+    std::string token;
+    std::uint16_t status = 0;
+    std::string body;
+  };
+
   virtual ~idempotency_store() = default;
 
   /// Atomic check-and-claim: of any number of concurrent claims of one absent key,
@@ -88,10 +104,16 @@ public:
   /// store_session::transaction() the claim commits with the rest of it; until then other
   /// sessions get `in_progress` on PostgreSQL, and wait for the commit on SQLite.
   virtual claim_result claim(const claim_request& req) = 0;
+  /// claim() of each request, answers in the same order. A request later in `reqs` with
+  /// the key of an earlier one finds that claim: in_progress (or mismatch). The default
+  /// calls claim() per request; PostgreSQL claims the absent keys with one statement.
+  virtual std::vector<claim_result> claim_many(const std::vector<claim_request>& reqs);
   /// Stores the outcome; only the holder of `token` can complete. False when the claim
   /// was lost (taken over after going stale).
   virtual bool complete(const std::string& key, const std::string& token, std::uint16_t status,
                         const std::string& body) = 0;
+  /// complete() of each; how many were completed (one statement on PostgreSQL).
+  virtual std::size_t complete_many(const std::vector<completion>& done);
   /// Deletes keys created before `expired_before_ms`; returns how many.
   virtual std::uint64_t purge(std::int64_t expired_before_ms) = 0;
 };

@@ -1,5 +1,6 @@
 #include "actors/user_manager/user_manager.hpp"
 
+#include "actors/common/call_batcher.hpp"
 #include "actors/common/exceptions.hpp"
 #include "actors/common/log.hpp"
 #include "actors/user_manager/idempotent_command.hpp"
@@ -23,6 +24,25 @@ namespace {
 using namespace user_manager;
 using write_result = user_store::write_result;
 
+/// A POST /users waiting for its batch (see call_batcher).
+struct create_call {
+  keyed_request request;
+  user u;
+  caf::typed_response_promise<command_reply> rp;
+};
+
+/// A lookup of one user waiting for its batch.
+struct find_call {
+  std::string email;
+  std::function<void(caf::expected<std::optional<user>>)> answer;
+};
+
+/// Batches at the database at once, per kind of call: two, so that one batch is being
+/// prepared and sent while the other waits for its commit.
+constexpr std::size_t batches_in_flight = 2;
+/// Calls per batch at most (the array parameters of one statement).
+constexpr std::size_t max_batch = 128;
+
 struct user_manager_state {
   static constexpr const char* name = "user-manager";
   node_context_ptr ctx;
@@ -31,6 +51,8 @@ struct user_manager_state {
   prometheus::Counter* created = nullptr;
   prometheus::Counter* deleted = nullptr;
   prometheus::Family<prometheus::Counter>* replays = nullptr;
+  call_batcher<create_call> creates{batches_in_flight, max_batch};
+  call_batcher<find_call> finds{batches_in_flight, max_batch};
 
   caf::actor storage() const {
     return ctx->directory->get("storage");
@@ -74,6 +96,101 @@ run_command(self_pointer self, const char* operation, std::string key, std::stri
       after(*reply, rp);
     });
   return rp;
+}
+
+command_reply create_reply(write_result result, const std::string& email) {
+  switch (result) {
+  case write_result::ok:
+    return {201, message_body("User created successfully"), false};
+  case write_result::tax_code_taken:
+    return {409, error_body("conflict", "a user with this tax_code already exists"), false};
+  default:
+    return {409, error_body("conflict", "a user with email " + email + " already exists"),
+            false};
+  }
+}
+
+/// Sends a batch of creates (nothing when empty): one storage task, one transaction.
+void send_creates(self_pointer self, std::vector<create_call> batch) {
+  if (batch.empty())
+    return;
+  auto& st = self->state;
+  std::vector<keyed_request> requests;
+  std::vector<user> users;
+  std::vector<caf::typed_response_promise<command_reply>> promises;
+  requests.reserve(batch.size());
+  users.reserve(batch.size());
+  promises.reserve(batch.size());
+  for (auto& call : batch) {
+    requests.push_back(std::move(call.request));
+    users.push_back(std::move(call.u));
+    promises.push_back(std::move(call.rp));
+  }
+  using replies = std::vector<caf::expected<command_reply>>;
+  db_call<replies>(
+    self, st.storage(), "create_user",
+    [policy = st.policy, requests = std::move(requests),
+     users = std::move(users)](store_session& s) {
+      return run_idempotent_batch(
+        s, policy, requests, [&users](store_session& s, const std::vector<std::size_t>& which) {
+          std::vector<user> chosen;
+          chosen.reserve(which.size());
+          for (auto i : which)
+            chosen.push_back(users[i]);
+          auto results = s.users().create_many(chosen);
+          std::vector<command_reply> out;
+          out.reserve(results.size());
+          for (std::size_t k = 0; k < results.size(); ++k)
+            out.push_back(create_reply(results[k], chosen[k].email));
+          return out;
+        });
+    },
+    [self, promises = std::move(promises)](caf::expected<replies> answers) mutable {
+      auto& st = self->state;
+      for (std::size_t i = 0; i < promises.size(); ++i) {
+        if (!answers) {
+          promises[i].deliver(answers.error());
+        } else if (auto& reply = (*answers)[i]; !reply) {
+          promises[i].deliver(reply.error());
+        } else {
+          if (reply->replayed)
+            st.count_replay("create_user");
+          else if (reply->status == 201)
+            st.created->Increment();
+          promises[i].deliver(std::move(*reply));
+        }
+      }
+      send_creates(self, st.creates.returned());
+    });
+}
+
+/// Sends a batch of lookups (nothing when empty): one storage task, one statement.
+void send_finds(self_pointer self, std::vector<find_call> batch) {
+  if (batch.empty())
+    return;
+  std::vector<std::string> emails;
+  emails.reserve(batch.size());
+  for (const auto& call : batch)
+    emails.push_back(call.email);
+  using found = std::vector<std::optional<user>>;
+  db_call<found>(
+    self, self->state.storage(), "find_user",
+    [emails = std::move(emails)](store_session& s) { return s.users().find_many(emails); },
+    [self, batch = std::move(batch)](caf::expected<found> users) mutable {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (users)
+          batch[i].answer(std::move((*users)[i]));
+        else
+          batch[i].answer(users.error());
+      }
+      send_finds(self, self->state.finds.returned());
+    });
+}
+
+/// Looks the user up, in the next batch of lookups.
+void find_user(self_pointer self, std::string email,
+               std::function<void(caf::expected<std::optional<user>>)> answer) {
+  send_finds(self, self->state.finds.add({std::move(email), std::move(answer)}));
 }
 
 /// After a user is deleted, their interests go too (the seed's DeleteUserInterests). The
@@ -136,27 +253,10 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
       if (auto err = normalize_and_check(u))
         return bad_request(*err);
       auto fingerprint = request_fingerprint("POST /users", nlohmann::json(u).dump());
-      auto email = u.email;
-      return run_command(
-        self, "create_user", std::move(key), std::move(fingerprint), email,
-        [u = std::move(u)](store_session& s) -> command_reply {
-          switch (s.users().create(u)) {
-            case write_result::ok:
-              return {201, message_body("User created successfully"), false};
-            case write_result::tax_code_taken:
-              return {409, error_body("conflict", "a user with this tax_code already exists"),
-                      false};
-            default:
-              return {409,
-                      error_body("conflict", "a user with email " + u.email + " already exists"),
-                      false};
-          }
-        },
-        [self](const command_reply& reply, auto& rp) {
-          if (reply.status == 201 && !reply.replayed)
-            self->state.created->Increment();
-          rp.deliver(reply);
-        });
+      auto rp = self->make_response_promise<command_reply>();
+      keyed_request request{std::move(key), std::move(fingerprint), u.email};
+      send_creates(self, self->state.creates.add({std::move(request), std::move(u), rp}));
+      return rp;
     },
     [self](delete_user_atom, std::string& key,
            std::string& raw_email) -> caf::result<command_reply> {
@@ -226,31 +326,25 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
     [self](get_user_atom, const std::string& raw_email) -> caf::result<user> {
       auto rp = self->make_response_promise<user>();
       auto email = normalize_email(raw_email);
-      db_call<std::optional<user>>(
-        self, self->state.storage(), "find_user",
-        [email](store_session& s) { return s.users().find(email); },
-        [rp, email](caf::expected<std::optional<user>> found) mutable {
-          if (!found)
-            rp.deliver(found.error());
-          else if (!*found)
-            rp.deliver(make_error(ec::not_found, "user " + email + " not found"));
-          else
-            rp.deliver(std::move(**found));
-        });
+      find_user(self, email, [rp, email](caf::expected<std::optional<user>> found) mutable {
+        if (!found)
+          rp.deliver(found.error());
+        else if (!*found)
+          rp.deliver(make_error(ec::not_found, "user " + email + " not found"));
+        else
+          rp.deliver(std::move(**found));
+      });
       return rp;
     },
     [self](user_exists_atom, const std::string& raw_email) -> caf::result<bool> {
       auto rp = self->make_response_promise<bool>();
       auto email = normalize_email(raw_email);
-      db_call<bool>(
-        self, self->state.storage(), "user_exists",
-        [email](store_session& s) { return s.users().find(email).has_value(); },
-        [rp](caf::expected<bool> exists) mutable {
-          if (exists)
-            rp.deliver(*exists);
-          else
-            rp.deliver(exists.error());
-        });
+      find_user(self, email, [rp](caf::expected<std::optional<user>> found) mutable {
+        if (found)
+          rp.deliver(found->has_value());
+        else
+          rp.deliver(found.error());
+      });
       return rp;
     },
     [self](telegram_link_atom, const std::string& raw_email) -> caf::result<std::string> {

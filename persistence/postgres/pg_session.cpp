@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -280,6 +281,64 @@ const char* null_if_empty(const std::string& s) {
   return s.empty() ? nullptr : s.c_str();
 }
 
+/// A PostgreSQL array literal ("{...}") built element by element: text quoted with '"'
+/// and '\' escaped (so any content round-trips), absent numbers as NULL.
+class array_literal {
+public:
+  array_literal() {
+    text_ = "{";
+  }
+
+  void add(std::string_view s) {
+    separate();
+    text_ += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\')
+        text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+
+  void add(std::int64_t v) {
+    separate();
+    text_ += std::to_string(v);
+  }
+
+  void add(const caf::optional<std::int64_t>& v) {
+    if (v)
+      add(*v);
+    else
+      add_null();
+  }
+
+  /// Text stored as NULL when empty (as null_if_empty() for a single parameter).
+  void add_or_null(std::string_view s) {
+    if (s.empty())
+      add_null();
+    else
+      add(s);
+  }
+
+  void add_null() {
+    separate();
+    text_ += "NULL";
+  }
+
+  const std::string& finish() {
+    text_ += '}';
+    return text_;
+  }
+
+private:
+  void separate() {
+    if (text_.size() > 1)
+      text_ += ',';
+  }
+
+  std::string text_;
+};
+
 // -- users ------------------------------------------------------------------------------
 
 constexpr std::string_view stmt_user_insert = "fw_user_insert";
@@ -287,6 +346,20 @@ constexpr std::string_view sql_user_insert = R"sql(
 INSERT INTO users (email, first_name, last_name, tax_code, iban, created_at_ms)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT DO NOTHING)sql";
+
+// Many users at once. In the order of the unique key, so that concurrent batches take
+// their index locks in one order. Answers what was inserted: of two users with one email
+// the earlier in the batch (ordinality n) comes first, but a tax code taken by another
+// user of the batch may keep it out.
+constexpr std::string_view stmt_user_insert_many = "fw_user_insert_many";
+constexpr std::string_view sql_user_insert_many = R"sql(
+INSERT INTO users (email, first_name, last_name, tax_code, iban, created_at_ms)
+SELECT email, first_name, last_name, tax_code, iban, $6
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+  AS u(email, first_name, last_name, tax_code, iban, n)
+ORDER BY email, n
+ON CONFLICT DO NOTHING
+RETURNING email, first_name, last_name, tax_code, iban)sql";
 
 constexpr std::string_view stmt_user_exists = "fw_user_exists";
 constexpr std::string_view sql_user_exists = "SELECT 1 FROM users WHERE email = $1";
@@ -298,6 +371,16 @@ constexpr std::string_view sql_user_find = R"sql(
 SELECT email, first_name, last_name, tax_code, iban,
   CASE WHEN telegram_inactive = 0 THEN telegram_chat_id END
 FROM users WHERE email = $1)sql";
+
+constexpr std::string_view stmt_user_find_many = "fw_user_find_many";
+// Each email through the index: LATERAL ... LIMIT 1 cannot become a join, which the plan
+// of a prepared statement (made once, often while the table is still small) might do by
+// scanning the whole table.
+constexpr std::string_view sql_user_find_many = R"sql(
+SELECT u.email, u.first_name, u.last_name, u.tax_code, u.iban,
+  CASE WHEN u.telegram_inactive = 0 THEN u.telegram_chat_id END
+FROM unnest($1::text[]) AS wanted(email),
+LATERAL (SELECT * FROM users WHERE users.email = wanted.email LIMIT 1) AS u)sql";
 
 // COLLATE "C": byte order, as SQLite's, whatever the database's locale.
 constexpr std::string_view stmt_user_list = "fw_user_list";
@@ -334,8 +417,10 @@ class pg_user_store final : public user_store {
 public:
   explicit pg_user_store(pg_connection& db) : db_(db) {
     db_.prepare(stmt_user_insert, sql_user_insert);
+    db_.prepare(stmt_user_insert_many, sql_user_insert_many);
     db_.prepare(stmt_user_exists, sql_user_exists);
     db_.prepare(stmt_user_find, sql_user_find);
+    db_.prepare(stmt_user_find_many, sql_user_find_many);
     db_.prepare(stmt_user_list, sql_user_list);
     db_.prepare(stmt_user_delete, sql_user_delete);
     db_.prepare(stmt_user_set_chat, sql_user_set_chat);
@@ -361,6 +446,76 @@ public:
       throw std::runtime_error("PostgreSQL error in users.create: conflicting row keeps "
                                "disappearing");
     });
+  }
+
+  // One statement inserts every user it can; the rest (taken email or tax code) go
+  // through create(), which tells which of the two was taken.
+  std::vector<write_result> create_many(const std::vector<user>& users) override {
+    if (users.size() < 2)
+      return user_store::create_many(users);
+    auto inserted = db_.exec("users.create_many", [&](pqxx::transaction_base& tx) {
+      array_literal emails, first_names, last_names, tax_codes, ibans;
+      for (const auto& u : users) {
+        emails.add(u.email);
+        first_names.add(u.first_name);
+        last_names.add(u.last_name);
+        tax_codes.add_or_null(u.tax_code);
+        ibans.add_or_null(u.iban);
+      }
+      auto r = tx.exec_prepared(std::string{stmt_user_insert_many}, emails.finish(),
+                                first_names.finish(), last_names.finish(), tax_codes.finish(),
+                                ibans.finish(), now_unix_ms());
+      std::unordered_map<std::string, user> out; // by email, which is unique
+      for (const auto& row : r) {
+        user u;
+        u.email = row[0].as<std::string>();
+        u.first_name = row[1].as<std::string>();
+        u.last_name = row[2].as<std::string>();
+        u.tax_code = text_or_empty(row[3]);
+        u.iban = text_or_empty(row[4]);
+        out.emplace(u.email, std::move(u));
+      }
+      return out;
+    });
+    // A user was created when the row stored under its email is its own: the first of
+    // identical ones counts, and a same-email user that was kept out is not mistaken for
+    // the one inserted.
+    std::vector<write_result> out;
+    out.reserve(users.size());
+    for (const auto& u : users) {
+      auto i = inserted.find(u.email);
+      const bool mine = i != inserted.end() && i->second.first_name == u.first_name &&
+                        i->second.last_name == u.last_name && i->second.tax_code == u.tax_code &&
+                        i->second.iban == u.iban;
+      if (mine)
+        inserted.erase(i);
+      out.push_back(mine ? write_result::ok : create(u));
+    }
+    return out;
+  }
+
+  std::vector<std::optional<user>> find_many(const std::vector<std::string>& emails) override {
+    if (emails.size() < 2)
+      return user_store::find_many(emails);
+    auto found = db_.exec("users.find_many", [&](pqxx::transaction_base& tx) {
+      array_literal list;
+      for (const auto& email : emails)
+        list.add(email);
+      auto r = tx.exec_prepared(std::string{stmt_user_find_many}, list.finish());
+      std::unordered_map<std::string, user> by_email;
+      for (const auto& row : r) {
+        auto u = to_user(row);
+        by_email.emplace(u.email, std::move(u));
+      }
+      return by_email;
+    });
+    std::vector<std::optional<user>> out;
+    out.reserve(emails.size());
+    for (const auto& email : emails) {
+      auto i = found.find(email);
+      out.push_back(i == found.end() ? std::nullopt : std::optional<user>{i->second});
+    }
+    return out;
   }
 
   std::optional<user> find(const std::string& email) override {
@@ -432,6 +587,26 @@ inserted AS (
   RETURNING 1)
 SELECT (SELECT mine FROM held), (SELECT count(*)::int FROM inserted))sql";
 
+// The same for many keys at once. The try-locks never wait, so their order does not
+// matter; the inserts go in key order, as users'. A key twice in the batch is locked
+// twice (the lock is reentrant) and inserted once. Answers, in the batch's order, (lock
+// taken, row inserted).
+constexpr std::string_view stmt_idem_insert_many = "fw_idem_insert_many";
+constexpr std::string_view sql_idem_insert_many = R"sql(
+WITH req AS MATERIALIZED (
+  SELECT r.*, pg_try_advisory_xact_lock(hashtextextended(r.key, 0)) AS mine
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY
+    AS r(key, fingerprint, token, user_email, created_at_ms, n)),
+inserted AS (
+  INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email, created_at_ms)
+  SELECT key, fingerprint, 'in-progress', token, user_email, created_at_ms
+  FROM req WHERE mine ORDER BY key, n
+  ON CONFLICT (key) DO NOTHING
+  RETURNING claim_token)
+SELECT req.mine, inserted.claim_token IS NOT NULL
+FROM req LEFT JOIN inserted ON inserted.claim_token = req.token
+ORDER BY req.n)sql";
+
 // Takes over an expired completed key, or a stale in-progress claim of the same request.
 // Concurrent takeovers serialise on the row lock; the losers re-check the WHERE clause
 // against the winner's fresh created_at_ms and update nothing.
@@ -455,6 +630,20 @@ UPDATE idempotency_keys
 SET status = 'completed', response_code = $3, response_body = $4
 WHERE key = $1 AND claim_token = $2 AND status = 'in-progress')sql";
 
+// Each row is found through the key's index (LATERAL, as in sql_user_find_many), then
+// updated by its row id. The rows are this transaction's own claims, which no other
+// transaction can change meanwhile.
+constexpr std::string_view stmt_idem_complete_many = "fw_idem_complete_many";
+constexpr std::string_view sql_idem_complete_many = R"sql(
+UPDATE idempotency_keys AS k
+SET status = 'completed', response_code = v.code, response_body = v.body
+FROM (SELECT held.row_id, d.code, d.body
+      FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS d(key, token, code, body),
+      LATERAL (SELECT ctid AS row_id FROM idempotency_keys
+               WHERE key = d.key AND claim_token = d.token AND status = 'in-progress'
+               LIMIT 1) AS held) AS v
+WHERE k.ctid = v.row_id)sql";
+
 constexpr std::string_view stmt_idem_purge = "fw_idem_purge";
 constexpr std::string_view sql_idem_purge = "DELETE FROM idempotency_keys WHERE created_at_ms < $1";
 
@@ -462,9 +651,11 @@ class pg_idempotency_store final : public idempotency_store {
 public:
   explicit pg_idempotency_store(pg_connection& db) : db_(db) {
     db_.prepare(stmt_idem_insert, sql_idem_insert);
+    db_.prepare(stmt_idem_insert_many, sql_idem_insert_many);
     db_.prepare(stmt_idem_takeover, sql_idem_takeover);
     db_.prepare(stmt_idem_get, sql_idem_get);
     db_.prepare(stmt_idem_complete, sql_idem_complete);
+    db_.prepare(stmt_idem_complete_many, sql_idem_complete_many);
     db_.prepare(stmt_idem_purge, sql_idem_purge);
   }
 
@@ -502,6 +693,57 @@ public:
       // Each round found the key held and then gone again (claims being released as
       // fast as they are made): it is busy, the client retries later.
       return claim_result{outcome::in_progress, 0, {}};
+    });
+  }
+
+  // One statement claims every absent key; the keys it could not insert (they exist, or
+  // came twice) go through claim(), which tells why.
+  std::vector<claim_result> claim_many(const std::vector<claim_request>& reqs) override {
+    if (reqs.size() < 2)
+      return idempotency_store::claim_many(reqs);
+    auto rows = db_.exec("idempotency.claim_many", [&](pqxx::transaction_base& tx) {
+      array_literal keys, fingerprints, tokens, emails, times;
+      for (const auto& req : reqs) {
+        keys.add(req.key);
+        fingerprints.add(req.fingerprint);
+        tokens.add(req.token);
+        emails.add(req.user_email);
+        times.add(req.now_ms);
+      }
+      return tx.exec_prepared(std::string{stmt_idem_insert_many}, keys.finish(),
+                              fingerprints.finish(), tokens.finish(), emails.finish(),
+                              times.finish());
+    });
+    if (rows.size() != reqs.size())
+      throw std::runtime_error("PostgreSQL error in idempotency.claim_many: wrong row count");
+    using outcome = claim_result::outcome;
+    std::vector<claim_result> out;
+    out.reserve(reqs.size());
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+      if (!rows[i][0].as<bool>())
+        out.push_back({outcome::in_progress, 0, {}}); // a running transaction holds it
+      else if (rows[i][1].as<bool>())
+        out.push_back({outcome::claimed, 0, {}});
+      else
+        out.push_back(claim(reqs[i]));
+    }
+    return out;
+  }
+
+  std::size_t complete_many(const std::vector<completion>& done) override {
+    if (done.size() < 2)
+      return idempotency_store::complete_many(done);
+    return db_.exec("idempotency.complete_many", [&](pqxx::transaction_base& tx) {
+      array_literal keys, tokens, statuses, bodies;
+      for (const auto& d : done) {
+        keys.add(d.key);
+        tokens.add(d.token);
+        statuses.add(std::int64_t{d.status});
+        bodies.add(d.body);
+      }
+      auto r = tx.exec_prepared(std::string{stmt_idem_complete_many}, keys.finish(),
+                                tokens.finish(), statuses.finish(), bodies.finish());
+      return static_cast<std::size_t>(r.affected_rows());
     });
   }
 
@@ -778,53 +1020,6 @@ SELECT ((SELECT count(*) FROM flight_data
 
 /// Flights per INSERT statement (12 array parameters of this many elements).
 constexpr std::size_t flight_insert_batch = 1000;
-
-/// A PostgreSQL array literal ("{...}") built element by element: text quoted with '"'
-/// and '\' escaped (so any content round-trips), absent numbers as NULL.
-class array_literal {
-public:
-  array_literal() {
-    text_ = "{";
-  }
-
-  void add(std::string_view s) {
-    separate();
-    text_ += '"';
-    for (char c : s) {
-      if (c == '"' || c == '\\')
-        text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-
-  void add(std::int64_t v) {
-    separate();
-    text_ += std::to_string(v);
-  }
-
-  void add(const caf::optional<std::int64_t>& v) {
-    if (v) {
-      add(*v);
-    } else {
-      separate();
-      text_ += "NULL";
-    }
-  }
-
-  const std::string& finish() {
-    text_ += '}';
-    return text_;
-  }
-
-private:
-  void separate() {
-    if (text_.size() > 1)
-      text_ += ',';
-  }
-
-  std::string text_;
-};
 
 flight to_flight(const pqxx::row& r) {
   flight f;

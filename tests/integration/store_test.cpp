@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/user_manager/idempotent_command.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/storage_url.hpp"
 #include "persistence/stores.hpp"
@@ -740,6 +741,235 @@ TEST_P(StoreTest, TransactionHidesItsClaimAndReportsItInProgress) {
   });
   EXPECT_EQ(other->idempotency().claim(request("k", "fp", "t3", 1002)).result, outcome::completed);
   EXPECT_TRUE(other->users().find("ada@example.org"));
+}
+
+// -- batches: create_many, find_many, claim_many, complete_many --------------------------
+
+TEST_P(StoreTest, UsersCreateManyAnswersEachUserInOrder) {
+  auto s = open_migrated();
+  ASSERT_EQ(s->users().create(make_user("taken@example.org")), write_result::ok);
+  auto second = make_user("amy@example.org");
+  second.first_name = "Second";
+  auto results = s->users().create_many({make_user("zed@example.org", "RSSMRA85D15Z404E",
+                                                   "IT60X0542811101000000123456"),
+                                         make_user("taken@example.org"),
+                                         make_user("amy@example.org"),
+                                         second,
+                                         make_user("quote\"back\\slash{a,b}@example.org")});
+  std::vector<std::string> got;
+  for (auto r : results)
+    got.push_back(name(r));
+  // Of two users with one email, the first in the batch is created.
+  EXPECT_EQ(got, (strings{"ok", "email_taken", "ok", "email_taken", "ok"}));
+  auto zed = get(s->users(), "zed@example.org");
+  EXPECT_EQ(zed.tax_code, "RSSMRA85D15Z404E");
+  EXPECT_EQ(zed.iban, "IT60X0542811101000000123456");
+  EXPECT_EQ(get(s->users(), "amy@example.org").first_name, "Ada");
+  EXPECT_EQ(get(s->users(), "amy@example.org").tax_code, "") << "no tax code is stored as NULL";
+  EXPECT_EQ(get(s->users(), "quote\"back\\slash{a,b}@example.org").last_name, "Lovelace");
+  EXPECT_EQ(s->users().list().size(), 4u);
+}
+
+TEST_P(StoreTest, UsersCreateManyAnswersOkExactlyForTheUsersStored) {
+  // Two users share an email, and the first shares a tax code with a third: which of them
+  // get in depends on the order the backend inserts them in, as for concurrent requests.
+  // Whatever it is, "ok" must mean that this user's data is what is stored.
+  auto s = open_migrated();
+  auto second = make_user("zed@example.org");
+  second.first_name = "Second";
+  const std::vector<user> batch{make_user("zed@example.org", "RSSMRA85D15Z404E"), second,
+                                make_user("bea@example.org", "RSSMRA85D15Z404E")};
+  auto results = s->users().create_many(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  int created = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto stored = s->users().find(batch[i].email);
+    const bool is_this_one = stored && stored->first_name == batch[i].first_name &&
+                             stored->tax_code == batch[i].tax_code;
+    EXPECT_EQ(results[i] == write_result::ok, is_this_one) << i << ": " << name(results[i]);
+    if (results[i] == write_result::ok)
+      ++created;
+    else
+      EXPECT_TRUE(results[i] == write_result::email_taken ||
+                  results[i] == write_result::tax_code_taken)
+          << name(results[i]);
+  }
+  EXPECT_EQ(created, static_cast<int>(s->users().list().size()));
+  EXPECT_GE(created, 1);
+  EXPECT_LE(created, 2);
+}
+
+TEST_P(StoreTest, UsersFindManyAnswersEachEmailInOrder) {
+  auto s = open_migrated();
+  ASSERT_EQ(s->users().create(make_user("ada@example.org", "RSSMRA85D15Z404E")), write_result::ok);
+  ASSERT_EQ(s->users().create(make_user("bob@example.org")), write_result::ok);
+  ASSERT_EQ(s->users().set_telegram_chat_id("bob@example.org", 7), write_result::ok);
+  auto found = s->users().find_many(
+    {"bob@example.org", "nobody@example.org", "ada@example.org", "bob@example.org"});
+  ASSERT_EQ(found.size(), 4u);
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(found[0]->email, "bob@example.org");
+  EXPECT_EQ(chat_id(*found[0]), 7);
+  EXPECT_FALSE(found[1]);
+  ASSERT_TRUE(found[2]);
+  EXPECT_EQ(found[2]->tax_code, "RSSMRA85D15Z404E");
+  ASSERT_TRUE(found[3]);
+  EXPECT_EQ(found[3]->email, "bob@example.org");
+  EXPECT_TRUE(s->users().find_many({}).empty());
+}
+
+TEST_P(StoreTest, IdempotencyClaimManyThenCompleteManyInOneTransaction) {
+  auto s = open_migrated();
+  auto& idem = s->idempotency();
+  ASSERT_EQ(idem.claim(request("done", "fp", "t0", 1000)).result, outcome::claimed);
+  ASSERT_TRUE(idem.complete("done", "t0", 201, "first answer"));
+  s->transaction([&] {
+    auto claims = idem.claim_many({request("new-1", "fp", "a", 2000),
+                                   request("done", "fp", "b", 2000),
+                                   request("done", "other", "c", 2000),
+                                   request("new-2", "fp", "d", 2000),
+                                   request("new-1", "fp", "e", 2000),
+                                   request("new-1", "other", "f", 2000)});
+    std::vector<std::string> got;
+    for (const auto& c : claims)
+      got.push_back(name(c.result));
+    EXPECT_EQ(got, (strings{"claimed", "completed", "mismatch", "claimed", "in_progress",
+                            "mismatch"}));
+    EXPECT_EQ(claims[1].status, 201);
+    EXPECT_EQ(claims[1].body, "first answer");
+    const std::string body = R"({"message":"a \"quoted\" {body}, with \\ and ✈"})";
+    EXPECT_EQ(idem.complete_many({{"new-1", "a", 201, body},
+                                  {"new-2", "d", 409, "taken"},
+                                  {"new-2", "wrong-token", 500, "never"}}),
+              2u);
+    return true;
+  });
+  auto one = idem.claim(request("new-1", "fp", "g", 3000));
+  EXPECT_EQ(one.result, outcome::completed);
+  EXPECT_EQ(one.status, 201);
+  EXPECT_EQ(one.body, R"({"message":"a \"quoted\" {body}, with \\ and ✈"})");
+  auto two = idem.claim(request("new-2", "fp", "h", 3000));
+  EXPECT_EQ(two.status, 409);
+  EXPECT_EQ(two.body, "taken");
+}
+
+TEST_P(StoreTest, IdempotencyClaimManyRollsBackWithItsTransaction) {
+  auto s = open_migrated();
+  auto other = open_migrated();
+  s->transaction([&] {
+    auto claims = s->idempotency().claim_many(
+      {request("k1", "fp", "a", 1000), request("k2", "fp", "b", 1000)});
+    EXPECT_EQ(claims[0].result, outcome::claimed);
+    EXPECT_EQ(claims[1].result, outcome::claimed);
+    if (!is_sqlite()) { // PostgreSQL answers at once; SQLite's writers take turns
+      auto seen = other->idempotency().claim_many(
+        {request("k1", "fp", "c", 1001), request("k2", "fp", "d", 1001)});
+      EXPECT_EQ(seen[0].result, outcome::in_progress);
+      EXPECT_EQ(seen[1].result, outcome::in_progress);
+    }
+    return false;
+  });
+  auto again = other->idempotency().claim_many(
+    {request("k1", "fp", "e", 1002), request("k2", "fp", "f", 1002)});
+  EXPECT_EQ(again[0].result, outcome::claimed);
+  EXPECT_EQ(again[1].result, outcome::claimed);
+}
+
+// -- the user-manager's idempotent batches (actors/user_manager) over these stores -------
+
+// Creates the users at `which`; `fail` makes the user with that email answer 503, and
+// `throw_for` makes the command throw when that user is among those it runs.
+user_manager::batch_command creating(const std::vector<user>& users, std::string fail = "",
+                                     std::string throw_for = "") {
+  return [users, fail, throw_for](store_session& s, const std::vector<std::size_t>& which) {
+    std::vector<user> chosen;
+    for (auto i : which) {
+      if (users[i].email == throw_for)
+        throw std::runtime_error("the command failed");
+      chosen.push_back(users[i]);
+    }
+    auto results = s.users().create_many(chosen);
+    std::vector<command_reply> out;
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      if (chosen[k].email == fail)
+        out.push_back({503, "unavailable", false});
+      else
+        out.push_back({static_cast<std::uint16_t>(results[k] == write_result::ok ? 201 : 409),
+                       "created " + chosen[k].email, false});
+    }
+    return out;
+  };
+}
+
+std::vector<std::string> statuses(const std::vector<caf::expected<command_reply>>& replies) {
+  std::vector<std::string> out;
+  for (const auto& r : replies)
+    out.push_back(r ? std::to_string(r->status) + (r->replayed ? " replayed" : "") : "error");
+  return out;
+}
+
+const user_manager::idempotency_policy batch_policy{std::chrono::hours{24},
+                                                    std::chrono::minutes{1}};
+
+TEST_P(StoreTest, IdempotentBatchAnswersEachRequestAsIfAlone) {
+  auto s = open_migrated();
+  // Earlier: key "done" created bob.
+  auto bob = make_user("bob@example.org");
+  ASSERT_EQ(statuses(run_idempotent_batch(*s, batch_policy, {{"done", "fp-bob", bob.email}},
+                                          creating({bob}))),
+            strings{"201"});
+  const std::vector<user> users{make_user("ada@example.org"), bob, bob,
+                                make_user("ada@example.org"), make_user("cy@example.org"), bob};
+  const std::vector<user_manager::keyed_request> batch{
+    {"k-ada", "fp-ada", "ada@example.org"}, // new
+    {"done", "fp-bob", bob.email},          // replays the earlier answer
+    {"done", "fp-other", bob.email},        // the key was used for another request
+    {"k-ada", "fp-ada", "ada@example.org"}, // the same key twice in one batch
+    {"k-cy", "fp-cy", "cy@example.org"},    // new
+    {"k-bob", "fp-bob2", bob.email},        // new key, existing user: 409, stored
+  };
+  auto replies = run_idempotent_batch(*s, batch_policy, batch, creating(users));
+  EXPECT_EQ(statuses(replies),
+            (strings{"201", "201 replayed", "422", "409", "201", "409"}));
+  EXPECT_EQ(replies[1]->body, "created bob@example.org");
+  EXPECT_NE(replies[3]->body.find("in progress"), std::string::npos) << replies[3]->body;
+  EXPECT_EQ(s->users().list().size(), 3u);
+  // Every key that ran now replays its answer, the 409 too.
+  auto again = run_idempotent_batch(
+    *s, batch_policy,
+    {{"k-ada", "fp-ada", "ada@example.org"}, {"k-cy", "fp-cy", "cy@example.org"},
+     {"k-bob", "fp-bob2", bob.email}},
+    creating({users[0], users[4], bob}));
+  EXPECT_EQ(statuses(again), (strings{"201 replayed", "201 replayed", "409 replayed"}));
+}
+
+TEST_P(StoreTest, IdempotentBatchConfinesA5xxOrAFailureToItsRequest) {
+  auto s = open_migrated();
+  const std::vector<user> users{make_user("ada@example.org"), make_user("bob@example.org"),
+                                make_user("cy@example.org")};
+  const std::vector<user_manager::keyed_request> batch{{"k-ada", "fp", "ada@example.org"},
+                                                       {"k-bob", "fp", "bob@example.org"},
+                                                       {"k-cy", "fp", "cy@example.org"}};
+  // A command answering 5xx: only its own request fails.
+  auto replies = run_idempotent_batch(*s, batch_policy, batch, creating(users, "bob@example.org"));
+  EXPECT_EQ(statuses(replies), (strings{"201", "503", "201"}));
+  EXPECT_TRUE(s->users().find("ada@example.org"));
+  EXPECT_FALSE(s->users().find("bob@example.org")) << "a 5xx is rolled back";
+  EXPECT_TRUE(s->users().find("cy@example.org"));
+  // A command that throws: only its own request fails, with an error.
+  const std::vector<user> more{make_user("dan@example.org"), make_user("eve@example.org")};
+  const std::vector<user_manager::keyed_request> next{{"k-dan", "fp", "dan@example.org"},
+                                                      {"k-eve", "fp", "eve@example.org"}};
+  replies = run_idempotent_batch(*s, batch_policy, next, creating(more, "", "eve@example.org"));
+  EXPECT_EQ(statuses(replies), (strings{"201", "error"}));
+  EXPECT_TRUE(s->users().find("dan@example.org"));
+  EXPECT_FALSE(s->users().find("eve@example.org"));
+  // The failed requests left their keys free: a retry runs them.
+  EXPECT_EQ(statuses(run_idempotent_batch(*s, batch_policy, batch, creating(users))),
+            (strings{"201 replayed", "201", "201 replayed"}));
+  EXPECT_EQ(statuses(run_idempotent_batch(*s, batch_policy, next, creating(more))),
+            (strings{"201 replayed", "201"}));
+  EXPECT_EQ(s->users().list().size(), 5u);
 }
 
 TEST_P(StoreTest, IdempotencyPurgeRemovesOnlyOldKeys) {

@@ -198,6 +198,49 @@ TEST_P(user_manager, hundred_concurrent_identical_requests_create_exactly_one_us
   EXPECT_EQ(create(mario, "one-key-for-all").headers["idempotent-replayed"], "true");
 }
 
+TEST_P(user_manager, concurrent_creates_that_share_a_batch_each_get_their_own_answer) {
+  // 60 requests at once, so that many share a batch: 20 users, each asked for three times
+  // with three keys. Exactly one request per user creates it; the other two get 409.
+  constexpr int users_count = 20;
+  constexpr int clients = 3 * users_count;
+  std::vector<http_result> results(clients);
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  auto body = [](int user) {
+    return R"({"email":"user)" + std::to_string(user) +
+           R"(@x.org","first_name":"U","last_name":"N"})";
+  };
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      ready++;
+      while (ready.load() < clients)
+        std::this_thread::yield();
+      results[i] = create(body(i % users_count), "key-" + std::to_string(i));
+    });
+  for (auto& t : threads)
+    t.join();
+  std::vector<int> created(users_count, 0);
+  for (int i = 0; i < clients; ++i) {
+    const auto& r = results[i];
+    if (r.status == 201)
+      ++created[i % users_count];
+    else
+      EXPECT_EQ(r.status, 409) << r.body << r.error;
+  }
+  for (int u = 0; u < users_count; ++u)
+    EXPECT_EQ(created[u], 1) << "user" << u;
+  EXPECT_EQ(users().size(), static_cast<std::size_t>(users_count));
+  // Every key replays its own answer.
+  for (int i = 0; i < clients; ++i) {
+    auto again = create(body(i % users_count), "key-" + std::to_string(i));
+    EXPECT_EQ(again.status, results[i].status) << i;
+    EXPECT_EQ(again.body, results[i].body) << i;
+    EXPECT_EQ(again.headers["idempotent-replayed"], "true") << i;
+  }
+  auto one = body_of(http_get(base + "/users/user7@x.org"));
+  EXPECT_EQ(one["email"], "user7@x.org");
+}
+
 // -- validation -------------------------------------------------------------------------
 
 TEST_P(user_manager, invalid_input_is_400_with_a_reason_and_does_not_use_up_the_key) {
