@@ -153,7 +153,8 @@ command_reply run_idempotent(store_session& session, const idempotency_policy& p
 
 std::vector<caf::expected<command_reply>>
 run_idempotent_batch(store_session& session, const idempotency_policy& policy,
-                     const std::vector<keyed_request>& batch, const batch_command& cmd) {
+                     const char* operation, const std::vector<keyed_request>& batch,
+                     const batch_command& cmd) {
   std::vector<caf::expected<command_reply>> out;
   out.reserve(batch.size());
   if (batch.size() > 1) {
@@ -167,8 +168,8 @@ run_idempotent_batch(store_session& session, const idempotency_policy& policy,
     } catch (const storage_unavailable&) {
       throw;
     } catch (const std::exception& e) {
-      log::warn("storage", "a batch of ", batch.size(),
-                " requests failed, running them one by one: ", e.what());
+      log::warn("storage", operation, " failed for a batch of ", batch.size(),
+                " requests, running them one by one: ", e.what());
     }
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -180,8 +181,9 @@ run_idempotent_batch(store_session& session, const idempotency_policy& policy,
     } catch (const storage_unavailable&) {
       throw;
     } catch (const std::exception& e) {
-      log::error("storage", "a request of a batch failed: ", e.what());
-      out.emplace_back(make_error(ec::internal, "storage operation failed"));
+      log::error("storage", operation, " failed: ", e.what());
+      out.emplace_back(make_error(ec::internal, std::string{"storage operation "} + operation
+                                                  + " failed"));
     }
   }
   return out;

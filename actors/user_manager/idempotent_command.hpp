@@ -59,9 +59,11 @@ using batch_command = std::function<std::vector<command_reply>(
 /// batch's order. When the batch fails (a store error, a deadlock with another batch, a
 /// command answering 5xx), it is rolled back and each request runs on its own, so that a
 /// failure fails only its own request: that request's answer is then an error
-/// (ec::internal), or its own 5xx reply. A lost database throws storage_unavailable.
+/// (ec::internal, "storage operation <operation> failed", as a failed task's), or its own
+/// 5xx reply. A lost database throws storage_unavailable.
 std::vector<caf::expected<command_reply>>
 run_idempotent_batch(store_session& session, const idempotency_policy& policy,
-                     const std::vector<keyed_request>& batch, const batch_command& cmd);
+                     const char* operation, const std::vector<keyed_request>& batch,
+                     const batch_command& cmd);
 
 } // namespace fw::user_manager

@@ -110,6 +110,21 @@ command_reply create_reply(write_result result, const std::string& email) {
   }
 }
 
+/// The command of a batch of creates: inserts the users at `which`.
+std::vector<command_reply> create_users(store_session& s, const std::vector<user>& users,
+                                        const std::vector<std::size_t>& which) {
+  std::vector<user> chosen;
+  chosen.reserve(which.size());
+  for (auto i : which)
+    chosen.push_back(users[i]);
+  auto results = s.users().create_many(chosen);
+  std::vector<command_reply> out;
+  out.reserve(results.size());
+  for (std::size_t k = 0; k < results.size(); ++k)
+    out.push_back(create_reply(results[k], chosen[k].email));
+  return out;
+}
+
 /// Sends a batch of creates (nothing when empty): one storage task, one transaction.
 void send_creates(self_pointer self, std::vector<create_call> batch) {
   if (batch.empty())
@@ -131,19 +146,10 @@ void send_creates(self_pointer self, std::vector<create_call> batch) {
     self, st.storage(), "create_user",
     [policy = st.policy, requests = std::move(requests),
      users = std::move(users)](store_session& s) {
-      return run_idempotent_batch(
-        s, policy, requests, [&users](store_session& s, const std::vector<std::size_t>& which) {
-          std::vector<user> chosen;
-          chosen.reserve(which.size());
-          for (auto i : which)
-            chosen.push_back(users[i]);
-          auto results = s.users().create_many(chosen);
-          std::vector<command_reply> out;
-          out.reserve(results.size());
-          for (std::size_t k = 0; k < results.size(); ++k)
-            out.push_back(create_reply(results[k], chosen[k].email));
-          return out;
-        });
+      return run_idempotent_batch(s, policy, "create_user", requests,
+                                  [&users](store_session& s, const std::vector<std::size_t>& which) {
+                                    return create_users(s, users, which);
+                                  });
     },
     [self, promises = std::move(promises)](caf::expected<replies> answers) mutable {
       auto& st = self->state;

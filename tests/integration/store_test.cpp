@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "actors/user_manager/idempotent_command.hpp"
+#include "messages/errors.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/storage_url.hpp"
 #include "persistence/stores.hpp"
@@ -908,15 +909,18 @@ std::vector<std::string> statuses(const std::vector<caf::expected<command_reply>
   return out;
 }
 
-const user_manager::idempotency_policy batch_policy{std::chrono::hours{24},
-                                                    std::chrono::minutes{1}};
+std::vector<caf::expected<command_reply>>
+run_batch(store_session& s, const std::vector<user_manager::keyed_request>& batch,
+          const user_manager::batch_command& cmd) {
+  const user_manager::idempotency_policy policy{std::chrono::hours{24}, std::chrono::minutes{1}};
+  return run_idempotent_batch(s, policy, "create_user", batch, cmd);
+}
 
 TEST_P(StoreTest, IdempotentBatchAnswersEachRequestAsIfAlone) {
   auto s = open_migrated();
   // Earlier: key "done" created bob.
   auto bob = make_user("bob@example.org");
-  ASSERT_EQ(statuses(run_idempotent_batch(*s, batch_policy, {{"done", "fp-bob", bob.email}},
-                                          creating({bob}))),
+  ASSERT_EQ(statuses(run_batch(*s, {{"done", "fp-bob", bob.email}}, creating({bob}))),
             strings{"201"});
   const std::vector<user> users{make_user("ada@example.org"), bob, bob,
                                 make_user("ada@example.org"), make_user("cy@example.org"), bob};
@@ -928,18 +932,17 @@ TEST_P(StoreTest, IdempotentBatchAnswersEachRequestAsIfAlone) {
     {"k-cy", "fp-cy", "cy@example.org"},    // new
     {"k-bob", "fp-bob2", bob.email},        // new key, existing user: 409, stored
   };
-  auto replies = run_idempotent_batch(*s, batch_policy, batch, creating(users));
-  EXPECT_EQ(statuses(replies),
-            (strings{"201", "201 replayed", "422", "409", "201", "409"}));
+  auto replies = run_batch(*s, batch, creating(users));
+  EXPECT_EQ(statuses(replies), (strings{"201", "201 replayed", "422", "409", "201", "409"}));
   EXPECT_EQ(replies[1]->body, "created bob@example.org");
   EXPECT_NE(replies[3]->body.find("in progress"), std::string::npos) << replies[3]->body;
   EXPECT_EQ(s->users().list().size(), 3u);
   // Every key that ran now replays its answer, the 409 too.
-  auto again = run_idempotent_batch(
-    *s, batch_policy,
-    {{"k-ada", "fp-ada", "ada@example.org"}, {"k-cy", "fp-cy", "cy@example.org"},
-     {"k-bob", "fp-bob2", bob.email}},
-    creating({users[0], users[4], bob}));
+  auto again = run_batch(*s,
+                         {{"k-ada", "fp-ada", "ada@example.org"},
+                          {"k-cy", "fp-cy", "cy@example.org"},
+                          {"k-bob", "fp-bob2", bob.email}},
+                         creating({users[0], users[4], bob}));
   EXPECT_EQ(statuses(again), (strings{"201 replayed", "201 replayed", "409 replayed"}));
 }
 
@@ -951,7 +954,7 @@ TEST_P(StoreTest, IdempotentBatchConfinesA5xxOrAFailureToItsRequest) {
                                                        {"k-bob", "fp", "bob@example.org"},
                                                        {"k-cy", "fp", "cy@example.org"}};
   // A command answering 5xx: only its own request fails.
-  auto replies = run_idempotent_batch(*s, batch_policy, batch, creating(users, "bob@example.org"));
+  auto replies = run_batch(*s, batch, creating(users, "bob@example.org"));
   EXPECT_EQ(statuses(replies), (strings{"201", "503", "201"}));
   EXPECT_TRUE(s->users().find("ada@example.org"));
   EXPECT_FALSE(s->users().find("bob@example.org")) << "a 5xx is rolled back";
@@ -960,14 +963,15 @@ TEST_P(StoreTest, IdempotentBatchConfinesA5xxOrAFailureToItsRequest) {
   const std::vector<user> more{make_user("dan@example.org"), make_user("eve@example.org")};
   const std::vector<user_manager::keyed_request> next{{"k-dan", "fp", "dan@example.org"},
                                                       {"k-eve", "fp", "eve@example.org"}};
-  replies = run_idempotent_batch(*s, batch_policy, next, creating(more, "", "eve@example.org"));
+  replies = run_batch(*s, next, creating(more, "", "eve@example.org"));
   EXPECT_EQ(statuses(replies), (strings{"201", "error"}));
+  EXPECT_EQ(message_of(replies[1].error()), "storage operation create_user failed");
   EXPECT_TRUE(s->users().find("dan@example.org"));
   EXPECT_FALSE(s->users().find("eve@example.org"));
   // The failed requests left their keys free: a retry runs them.
-  EXPECT_EQ(statuses(run_idempotent_batch(*s, batch_policy, batch, creating(users))),
+  EXPECT_EQ(statuses(run_batch(*s, batch, creating(users))),
             (strings{"201 replayed", "201", "201 replayed"}));
-  EXPECT_EQ(statuses(run_idempotent_batch(*s, batch_policy, next, creating(more))),
+  EXPECT_EQ(statuses(run_batch(*s, next, creating(more))),
             (strings{"201 replayed", "201"}));
   EXPECT_EQ(s->users().list().size(), 5u);
 }
