@@ -71,10 +71,10 @@ attempt_result attempt(store_session& session, const idempotency_policy& policy,
     claims.push_back(std::move(req));
     claimant.push_back(i);
   }
-  std::vector<std::size_t> all(batch.size());
-  for (std::size_t i = 0; i < all.size(); ++i)
-    all[i] = i;
   if (claims.empty()) { // nothing to claim: the commands alone, as they are
+    std::vector<std::size_t> all(batch.size());
+    for (std::size_t i = 0; i < all.size(); ++i)
+      all[i] = i;
     out.replies = cmd(session, all);
     return out;
   }
