@@ -13,6 +13,12 @@ std::vector<user_store::write_result> user_store::create_many(const std::vector<
   return out;
 }
 
+std::vector<bool> user_store::create_many_with_keys(const std::vector<keyed_user>& users,
+                                                   std::uint16_t, const std::string&,
+                                                   std::int64_t) {
+  return std::vector<bool>(users.size(), false);
+}
+
 std::vector<std::optional<user>> user_store::find_many(const std::vector<std::string>& emails) {
   std::vector<std::optional<user>> out;
   out.reserve(emails.size());

@@ -33,6 +33,9 @@ std::string request_fingerprint(std::string_view operation, std::string_view can
 /// A fresh random claim token.
 std::string new_claim_token();
 
+/// Now, in unix milliseconds: the clock of the keys' times.
+std::int64_t unix_ms();
+
 using command = std::function<command_reply(store_session&)>;
 
 /// Runs `cmd` at most once for `key` (with `fingerprint`); an empty key runs it directly.

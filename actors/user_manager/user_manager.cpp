@@ -17,6 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 
+#include <string_view>
+#include <unordered_map>
+
 namespace fw {
 
 namespace {
@@ -125,7 +128,62 @@ std::vector<command_reply> create_users(store_session& s, const std::vector<user
   return out;
 }
 
-/// Sends a batch of creates (nothing when empty): one storage task, one transaction.
+/// A batch of creates, answers in its order. First the quick way, every user with its key
+/// in one step (create_many_with_keys); the rest (a key seen before, a taken email or tax
+/// code, a key or email twice in the batch, all of them when that step fails) the general
+/// way, which tells each of them why.
+std::vector<caf::expected<command_reply>> create_batch(store_session& s,
+                                                       const idempotency_policy& policy,
+                                                       const std::vector<keyed_request>& requests,
+                                                       const std::vector<user>& users) {
+  std::unordered_map<std::string_view, int> key_uses, email_uses;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    ++key_uses[requests[i].key];
+    ++email_uses[users[i].email];
+  }
+  std::vector<user_store::keyed_user> quick;
+  std::vector<std::size_t> quick_at; // the request of each
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].key.empty() || key_uses[requests[i].key] > 1
+        || email_uses[users[i].email] > 1)
+      continue;
+    quick.push_back({users[i], requests[i].key, requests[i].fingerprint, new_claim_token()});
+    quick_at.push_back(i);
+  }
+  const auto created = create_reply(write_result::ok, {});
+  std::vector<bool> done(requests.size(), false);
+  try {
+    auto stored = s.users().create_many_with_keys(quick, created.status, created.body,
+                                                  unix_ms());
+    for (std::size_t q = 0; q < quick.size(); ++q)
+      done[quick_at[q]] = stored[q];
+  } catch (const storage_unavailable&) {
+    throw;
+  } catch (const std::exception& e) {
+    log::debug("storage", "create_user: the quick way failed for a batch of ", quick.size(),
+               ", taking the general way: ", e.what());
+  }
+  std::vector<keyed_request> rest_requests;
+  std::vector<user> rest_users;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (done[i])
+      continue;
+    rest_requests.push_back(requests[i]);
+    rest_users.push_back(users[i]);
+  }
+  auto rest = run_idempotent_batch(
+    s, policy, "create_user", rest_requests,
+    [&rest_users](store_session& s, const std::vector<std::size_t>& which) {
+      return create_users(s, rest_users, which);
+    });
+  std::vector<caf::expected<command_reply>> out;
+  out.reserve(requests.size());
+  for (std::size_t i = 0, r = 0; i < requests.size(); ++i)
+    out.push_back(done[i] ? caf::expected<command_reply>{created} : std::move(rest[r++]));
+  return out;
+}
+
+/// Sends a batch of creates (nothing when empty): one storage task.
 void send_creates(self_pointer self, std::vector<create_call> batch) {
   if (batch.empty())
     return;
@@ -146,10 +204,7 @@ void send_creates(self_pointer self, std::vector<create_call> batch) {
     self, st.storage(), "create_user",
     [policy = st.policy, requests = std::move(requests),
      users = std::move(users)](store_session& s) {
-      return run_idempotent_batch(s, policy, "create_user", requests,
-                                  [&users](store_session& s, const std::vector<std::size_t>& which) {
-                                    return create_users(s, users, which);
-                                  });
+      return create_batch(s, policy, requests, users);
     },
     [self, promises = std::move(promises)](caf::expected<replies> answers) mutable {
       auto& st = self->state;

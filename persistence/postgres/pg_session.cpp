@@ -16,6 +16,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -361,6 +362,34 @@ ORDER BY email, n
 ON CONFLICT DO NOTHING
 RETURNING email, first_name, last_name, tax_code, iban)sql";
 
+// Users with their Idempotency-Keys, completed, in one statement that commits on its own:
+// one round trip instead of BEGIN, claim, insert, complete and COMMIT. A key already stored
+// leaves its user out (LATERAL ... LIMIT 1: an index lookup whatever the plan, see
+// sql_user_find_many); so does a taken email or tax code. The keys are inserted without ON
+// CONFLICT: a key that a concurrent request stored after this statement's snapshot fails
+// the whole statement (unique violation), so that a user is never stored without its key.
+// Emails and keys are distinct within a call. Answers the keys stored.
+constexpr std::string_view stmt_user_insert_keyed = "fw_user_insert_keyed";
+constexpr std::string_view sql_user_insert_keyed = R"sql(
+WITH req AS (
+  SELECT r.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::text[])
+    AS r(key, fingerprint, token, email, first_name, last_name, tax_code, iban)
+  LEFT JOIN LATERAL (SELECT 1 AS taken FROM idempotency_keys k WHERE k.key = r.key LIMIT 1) AS t
+    ON true
+  WHERE t.taken IS NULL),
+created AS (
+  INSERT INTO users (email, first_name, last_name, tax_code, iban, created_at_ms)
+  SELECT email, first_name, last_name, tax_code, iban, $9 FROM req ORDER BY email
+  ON CONFLICT DO NOTHING
+  RETURNING email)
+INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email, created_at_ms,
+                              response_code, response_body)
+SELECT req.key, req.fingerprint, 'completed', req.token, req.email, $9, $10, $11
+FROM req JOIN created ON created.email = req.email
+ORDER BY req.key
+RETURNING key)sql";
+
 constexpr std::string_view stmt_user_exists = "fw_user_exists";
 constexpr std::string_view sql_user_exists = "SELECT 1 FROM users WHERE email = $1";
 
@@ -418,6 +447,7 @@ public:
   explicit pg_user_store(pg_connection& db) : db_(db) {
     db_.prepare(stmt_user_insert, sql_user_insert);
     db_.prepare(stmt_user_insert_many, sql_user_insert_many);
+    db_.prepare(stmt_user_insert_keyed, sql_user_insert_keyed);
     db_.prepare(stmt_user_exists, sql_user_exists);
     db_.prepare(stmt_user_find, sql_user_find);
     db_.prepare(stmt_user_find_many, sql_user_find_many);
@@ -491,6 +521,39 @@ public:
         inserted.erase(i);
       out.push_back(mine ? write_result::ok : create(u));
     }
+    return out;
+  }
+
+  std::vector<bool> create_many_with_keys(const std::vector<keyed_user>& users,
+                                          std::uint16_t status, const std::string& body,
+                                          std::int64_t now_ms) override {
+    if (users.empty())
+      return {};
+    auto stored = db_.exec("users.create_many_with_keys", [&](pqxx::transaction_base& tx) {
+      array_literal keys, fingerprints, tokens, emails, first_names, last_names, tax_codes, ibans;
+      for (const auto& k : users) {
+        keys.add(k.key);
+        fingerprints.add(k.fingerprint);
+        tokens.add(k.token);
+        emails.add(k.u.email);
+        first_names.add(k.u.first_name);
+        last_names.add(k.u.last_name);
+        tax_codes.add_or_null(k.u.tax_code);
+        ibans.add_or_null(k.u.iban);
+      }
+      auto r = tx.exec_prepared(std::string{stmt_user_insert_keyed}, keys.finish(),
+                                fingerprints.finish(), tokens.finish(), emails.finish(),
+                                first_names.finish(), last_names.finish(), tax_codes.finish(),
+                                ibans.finish(), now_ms, static_cast<int>(status), body);
+      std::unordered_set<std::string> out;
+      for (const auto& row : r)
+        out.insert(row[0].as<std::string>());
+      return out;
+    });
+    std::vector<bool> out;
+    out.reserve(users.size());
+    for (const auto& k : users)
+      out.push_back(stored.contains(k.key));
     return out;
   }
 

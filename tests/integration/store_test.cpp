@@ -876,6 +876,95 @@ TEST_P(StoreTest, IdempotencyClaimManyRollsBackWithItsTransaction) {
   EXPECT_EQ(again[1].result, outcome::claimed);
 }
 
+using keyed_user = user_store::keyed_user;
+
+TEST_P(StoreTest, UsersCreateManyWithKeysStoresEachUserWithItsKeyOrNeither) {
+  auto s = open_migrated();
+  ASSERT_EQ(s->users().create(make_user("taken@example.org")), write_result::ok);
+  ASSERT_EQ(s->users().create(make_user("tax@example.org", "RSSMRA85D15Z404E")), write_result::ok);
+  ASSERT_EQ(s->idempotency().claim(request("used", "fp-old", "t0", 1000)).result, outcome::claimed);
+  ASSERT_TRUE(s->idempotency().complete("used", "t0", 409, "the old answer"));
+  const std::string body = R"({"message":"a \"quoted\" {body}, with \\ and ✈"})";
+  auto done = s->users().create_many_with_keys(
+    {{make_user("ada@example.org", "", "IT60X0542811101000000123456"), "k-ada", "fp-ada", "a"},
+     {make_user("taken@example.org"), "k-taken", "fp", "b"},
+     {make_user("bea@example.org", "RSSMRA85D15Z404E"), "k-tax", "fp", "c"},
+     {make_user("cy@example.org"), "used", "fp-cy", "d"},
+     {make_user("q\"uote{a,b}@example.org"), "k-quote", "fp-q", "e"}},
+    201, body, 2000);
+  auto claim_of = [&](const std::string& key, const std::string& fp) {
+    return s->idempotency().claim(request(key, fp, "probe", 3000));
+  };
+  if (is_sqlite()) { // no quick way: nothing done, nothing changed
+    EXPECT_EQ(done, std::vector<bool>(5, false));
+    EXPECT_FALSE(s->users().find("ada@example.org"));
+    EXPECT_EQ(claim_of("k-ada", "fp-ada").result, outcome::claimed);
+    return;
+  }
+  // Only the users whose key is new and whose email and tax code are free.
+  EXPECT_EQ(done, (std::vector<bool>{true, false, false, false, true}));
+  EXPECT_EQ(get(s->users(), "ada@example.org").iban, "IT60X0542811101000000123456");
+  EXPECT_EQ(get(s->users(), "q\"uote{a,b}@example.org").first_name, "Ada");
+  auto ada = claim_of("k-ada", "fp-ada");
+  EXPECT_EQ(ada.result, outcome::completed);
+  EXPECT_EQ(ada.status, 201);
+  EXPECT_EQ(ada.body, body);
+  EXPECT_EQ(claim_of("k-ada", "fp-other").result, outcome::mismatch) << "bound to its request";
+  EXPECT_EQ(claim_of("k-quote", "fp-q").result, outcome::completed);
+  // Those left out changed nothing: their keys are free and their users absent.
+  EXPECT_FALSE(s->users().find("bea@example.org"));
+  EXPECT_FALSE(s->users().find("cy@example.org"));
+  EXPECT_EQ(claim_of("k-taken", "fp").result, outcome::claimed);
+  EXPECT_EQ(claim_of("k-tax", "fp").result, outcome::claimed);
+  auto used = claim_of("used", "fp-old");
+  EXPECT_EQ(used.result, outcome::completed);
+  EXPECT_EQ(used.body, "the old answer");
+  EXPECT_EQ(s->users().list().size(), 4u);
+  EXPECT_TRUE(s->users().create_many_with_keys({}, 201, body, 4000).empty());
+}
+
+TEST_P(StoreTest, UsersCreateManyWithKeysNeverStoresAUserWithoutItsKey) {
+  if (is_sqlite())
+    GTEST_SKIP() << "SQLite has no quick way (the default creates none)";
+  auto s = open_migrated();
+  auto other = open_migrated();
+  // Another request holds key "k" (claimed, not yet committed) for another user: this
+  // statement's snapshot cannot see it, so only the key's uniqueness can keep ada out.
+  std::latch claimed{2};
+  std::thread holder([&] {
+    other->transaction([&] {
+      EXPECT_EQ(other->idempotency().claim(request("k", "fp-bob", "t1", 1000)).result,
+                outcome::claimed);
+      EXPECT_EQ(other->users().create(make_user("bob@example.org")), write_result::ok);
+      claimed.arrive_and_wait();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      EXPECT_TRUE(other->idempotency().complete("k", "t1", 201, "bob's answer"));
+      return true;
+    });
+  });
+  claimed.arrive_and_wait();
+  bool threw = false;
+  std::vector<bool> done;
+  try {
+    done = s->users().create_many_with_keys(
+      {{make_user("ada@example.org"), "k", "fp-ada", "a"},
+       {make_user("cy@example.org"), "k-cy", "fp-cy", "c"}},
+      201, "created", 2000);
+  } catch (const std::runtime_error&) {
+    threw = true; // it could not tell: nothing changed
+  }
+  holder.join();
+  if (!threw) {
+    ASSERT_EQ(done.size(), 2u);
+    EXPECT_FALSE(done[0]);
+  }
+  EXPECT_FALSE(s->users().find("ada@example.org")) << "a user stored without its key";
+  auto k = s->idempotency().claim(request("k", "fp-bob", "probe", 3000));
+  EXPECT_EQ(k.result, outcome::completed);
+  EXPECT_EQ(k.body, "bob's answer");
+  EXPECT_EQ(s->users().find("cy@example.org").has_value(), !threw && done[1]);
+}
+
 // -- the user-manager's idempotent batches (actors/user_manager) over these stores -------
 
 // Creates the users at `which`; `fail` makes the user with that email answer 503, and
