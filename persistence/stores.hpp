@@ -51,10 +51,10 @@ public:
     user u;
     std::string key;
     std::string fingerprint; // what the key is bound to
-    std::string token;       // stored as the key's claim token
   };
   /// The quick way to create users under Idempotency-Keys: each user is inserted together
-  /// with its key, stored as completed with the answer `status` and `body`, or neither is.
+  /// with its key, stored as completed with the answer `status` and `body` (and no claim
+  /// token: nothing was ever claimed), or neither is.
   /// A user whose key exists already, or whose email or tax code is taken, is left out and
   /// goes the general way (claim, create_many, complete). Keys and emails must be distinct
   /// within `users`. Commits on its own (not inside store_session::transaction()). Throws

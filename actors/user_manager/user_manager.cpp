@@ -40,9 +40,12 @@ struct find_call {
   std::function<void(caf::expected<std::optional<user>>)> answer;
 };
 
-/// Batches at the database at once, per kind of call: two, so that one batch is being
-/// prepared and sent while the other waits for its commit.
-constexpr std::size_t batches_in_flight = 2;
+/// Batches of creates at the database at once: two, so that one batch is being prepared
+/// and sent while the other waits for its commit.
+constexpr std::size_t create_batches_in_flight = 2;
+/// Batches of lookups at once: one. A lookup has no commit to wait for, and the lookups
+/// that arrive meanwhile make the next batch larger (less CPU per lookup).
+constexpr std::size_t find_batches_in_flight = 1;
 /// Calls per batch at most (the array parameters of one statement).
 constexpr std::size_t max_batch = 128;
 
@@ -54,8 +57,8 @@ struct user_manager_state {
   prometheus::Counter* created = nullptr;
   prometheus::Counter* deleted = nullptr;
   prometheus::Family<prometheus::Counter>* replays = nullptr;
-  call_batcher<create_call> creates{batches_in_flight, max_batch};
-  call_batcher<find_call> finds{batches_in_flight, max_batch};
+  call_batcher<create_call> creates{create_batches_in_flight, max_batch};
+  call_batcher<find_call> finds{find_batches_in_flight, max_batch};
 
   caf::actor storage() const {
     return ctx->directory->get("storage");
@@ -147,7 +150,7 @@ std::vector<caf::expected<command_reply>> create_batch(store_session& s,
     if (requests[i].key.empty() || key_uses[requests[i].key] > 1
         || email_uses[users[i].email] > 1)
       continue;
-    quick.push_back({users[i], requests[i].key, requests[i].fingerprint, new_claim_token()});
+    quick.push_back({users[i], requests[i].key, requests[i].fingerprint});
     quick_at.push_back(i);
   }
   const auto created = create_reply(write_result::ok, {});

@@ -373,19 +373,19 @@ constexpr std::string_view stmt_user_insert_keyed = "fw_user_insert_keyed";
 constexpr std::string_view sql_user_insert_keyed = R"sql(
 WITH req AS (
   SELECT r.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::text[], $8::text[])
-    AS r(key, fingerprint, token, email, first_name, last_name, tax_code, iban)
+                         $6::text[], $7::text[])
+    AS r(key, fingerprint, email, first_name, last_name, tax_code, iban)
   LEFT JOIN LATERAL (SELECT 1 AS taken FROM idempotency_keys k WHERE k.key = r.key LIMIT 1) AS t
     ON true
   WHERE t.taken IS NULL),
 created AS (
   INSERT INTO users (email, first_name, last_name, tax_code, iban, created_at_ms)
-  SELECT email, first_name, last_name, tax_code, iban, $9 FROM req ORDER BY email
+  SELECT email, first_name, last_name, tax_code, iban, $8 FROM req ORDER BY email
   ON CONFLICT DO NOTHING
   RETURNING email)
 INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email, created_at_ms,
                               response_code, response_body)
-SELECT req.key, req.fingerprint, 'completed', req.token, req.email, $9, $10, $11
+SELECT req.key, req.fingerprint, 'completed', '', req.email, $8, $9, $10
 FROM req JOIN created ON created.email = req.email
 ORDER BY req.key
 RETURNING key)sql";
@@ -530,11 +530,10 @@ public:
     if (users.empty())
       return {};
     auto stored = db_.exec("users.create_many_with_keys", [&](pqxx::transaction_base& tx) {
-      array_literal keys, fingerprints, tokens, emails, first_names, last_names, tax_codes, ibans;
+      array_literal keys, fingerprints, emails, first_names, last_names, tax_codes, ibans;
       for (const auto& k : users) {
         keys.add(k.key);
         fingerprints.add(k.fingerprint);
-        tokens.add(k.token);
         emails.add(k.u.email);
         first_names.add(k.u.first_name);
         last_names.add(k.u.last_name);
@@ -542,7 +541,7 @@ public:
         ibans.add_or_null(k.u.iban);
       }
       auto r = tx.exec_prepared(std::string{stmt_user_insert_keyed}, keys.finish(),
-                                fingerprints.finish(), tokens.finish(), emails.finish(),
+                                fingerprints.finish(), emails.finish(),
                                 first_names.finish(), last_names.finish(), tax_codes.finish(),
                                 ibans.finish(), now_ms, static_cast<int>(status), body);
       std::unordered_set<std::string> out;
