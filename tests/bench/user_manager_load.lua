@@ -14,6 +14,9 @@
 -- stuck for that long (or lost); it counts as a failure like any other non-2xx answer.
 -- The "posts" count includes one request that wrk builds but never sends (see request()).
 --
+-- FLIGHTWATCH_BENCH_THINK_MS (default 0): milliseconds each connection waits after an answer
+-- before its next request.
+--
 -- done() prints one line for the caller to parse:
 --   fw-bench: requests=N non2xx=N socket_errors=N posts=N gets=N rps=X p50_us=X p99_us=X
 --             statuses=201:N,200:N,...
@@ -38,6 +41,13 @@ posts, gets, responses, non2xx = 0, 0, 0, 0
 statuses = {}
 local next_is_get = false
 local post_headers = { ["Content-Type"] = "application/json" }
+
+local think = tonumber(os.getenv("FLIGHTWATCH_BENCH_THINK_MS") or "") or 0
+if think > 0 then
+  function delay()
+    return think
+  end
+end
 
 function init(args)
   math.randomseed(os.time() * 1000 + tid)

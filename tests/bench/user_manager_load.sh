@@ -12,8 +12,11 @@
 #
 #   tests/bench/user_manager_load.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-t WRK_THREADS]
 #       [-w WARMUP_SECONDS] [-b sqlite,postgres] [-p POOL_SIZE[,POOL_SIZE...]]
-#       [--pg-option NAME=VALUE]... [--baseline-bin PATH] [--no-build]
+#       [--think MS] [--pg-option NAME=VALUE]... [--baseline-bin PATH] [--no-build]
 #
+# --think MS makes each connection wait MS milliseconds after each answer before its next
+# request (a user's think time, wrk's delay()): a fixed load below saturation, where the
+# default (0) sends the next request at once and so measures the queue at saturation.
 # -p runs every backend with each storage pool size (FW_STORAGE_POOL_SIZE) in the same
 # rounds. --baseline-bin PATH runs another flightwatch binary (an older build) too, in the
 # same rounds, right before this one; the tables label its rows "<pool>@baseline".
@@ -33,6 +36,7 @@ rounds=3
 connections=100
 wrk_threads=2
 warmup=3
+think=0
 backends=sqlite,postgres
 pools=""
 pg_options=()
@@ -40,7 +44,7 @@ baseline_bin=""
 build=1
 
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
     -c) connections="$2"; shift 2 ;;
     -t) wrk_threads="$2"; shift 2 ;;
     -w) warmup="$2"; shift 2 ;;
+    --think) think="$2"; shift 2 ;;
     -b) backends="$2"; shift 2 ;;
     -p) pools="$2"; shift 2 ;;
     --pg-option) pg_options+=("$2"); shift 2 ;;
@@ -60,7 +65,7 @@ while [ $# -gt 0 ]; do
     *) echo "user_manager_load.sh: unknown argument '$1'" >&2; usage 2 ;;
   esac
 done
-for n in "$duration" "$rounds" "$connections" "$wrk_threads" "$warmup" ${pools//,/ }; do
+for n in "$duration" "$rounds" "$connections" "$wrk_threads" "$warmup" "$think" ${pools//,/ }; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "user_manager_load.sh: '$n' is not a number" >&2; exit 2; }
 done
 [ "$rounds" -ge 1 ] && [ "$duration" -ge 1 ] && [ "$wrk_threads" -ge 1 ] \
@@ -98,7 +103,7 @@ bench_builds
 wrk_run() {
   local per_thread=$(((connections + wrk_threads - 1) / wrk_threads))
   local lag=$((per_thread * 10 > 100 ? per_thread * 10 : 100))
-  FLIGHTWATCH_BENCH_PREFIX="$2" FLIGHTWATCH_BENCH_GET_LAG="$lag" \
+  FLIGHTWATCH_BENCH_PREFIX="$2" FLIGHTWATCH_BENCH_GET_LAG="$lag" FLIGHTWATCH_BENCH_THINK_MS="$think" \
     wrk -t"$wrk_threads" -c"$connections" -d"${3}s" --latency -s "$lua" "$node_url" \
     >"$tmp/wrk-$1.txt" 2>&1 || { echo "user_manager_load.sh: wrk failed:" >&2; cat "$tmp/wrk-$1.txt" >&2; exit 1; }
 }
@@ -137,6 +142,7 @@ echo "# machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' 
   "$(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# wrk -t$wrk_threads -c$connections -d${duration}s --latency -s user_manager_load.lua," \
+  "think time ${think} ms," \
   "$rounds rounds alternating$(for v in "${variants[@]}"; do
     split_variant "$v"; printf ' %s/pool %s' "$backend" "$label"; done)," \
   "${warmup}s warm-up each on a fresh node and database"
@@ -272,9 +278,9 @@ if [[ ",$backends," == *,postgres,* ]]; then
   echo
   while read -r b p; do
     [ "$b" = postgres ] || continue
-    awk -v m="$(col postgres "$p" 6 | median %.2f)" -v c="$connections" -v p="$p" 'BEGIN {
-      printf "target p99 < 10 ms on PostgreSQL at %d connections (pool %s): %s (median p99 %.2f ms)\n",
-             c, p, (m < 10 ? "met" : "MISSED"), m }'
+    awk -v m="$(col postgres "$p" 6 | median %.2f)" -v c="$connections" -v t="$think" -v p="$p" 'BEGIN {
+      printf "target p99 < 10 ms on PostgreSQL at %d connections, think time %d ms (pool %s): %s (median p99 %.2f ms)\n",
+             c, t, p, (m < 10 ? "met" : "MISSED"), m }'
   done < <(variant_labels)
 fi
 echo "# load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
