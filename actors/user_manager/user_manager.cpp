@@ -40,12 +40,11 @@ struct find_call {
   std::function<void(caf::expected<std::optional<user>>)> answer;
 };
 
-/// Batches of creates at the database at once: two, so that one batch is being prepared
-/// and sent while the other waits for its commit.
-constexpr std::size_t create_batches_in_flight = 2;
-/// Batches of lookups at once: one. A lookup has no commit to wait for, and the lookups
-/// that arrive meanwhile make the next batch larger (less CPU per lookup).
-constexpr std::size_t find_batches_in_flight = 1;
+/// Batches of a kind at the database at once: one. The calls that arrive meanwhile make
+/// the next batch larger, which costs the database less per call; with creates in one
+/// statement a second batch in flight saved less waiting than that (docs/performance.md,
+/// "Creates in one statement").
+constexpr std::size_t batches_in_flight = 1;
 /// Calls per batch at most (the array parameters of one statement).
 constexpr std::size_t max_batch = 128;
 
@@ -57,8 +56,8 @@ struct user_manager_state {
   prometheus::Counter* created = nullptr;
   prometheus::Counter* deleted = nullptr;
   prometheus::Family<prometheus::Counter>* replays = nullptr;
-  call_batcher<create_call> creates{create_batches_in_flight, max_batch};
-  call_batcher<find_call> finds{find_batches_in_flight, max_batch};
+  call_batcher<create_call> creates{batches_in_flight, max_batch};
+  call_batcher<find_call> finds{batches_in_flight, max_batch};
 
   caf::actor storage() const {
     return ctx->directory->get("storage");
