@@ -136,12 +136,26 @@ pg_start() { # sets pg_dir and pg_port; server options from pg_options
     for o in "${pg_options[@]}"; do opts+=" -c $o"; done
     if as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -o "$opts" -w -t 30 \
          start >/dev/null 2>&1; then
+      pg_warm_wal
       return 0
     fi
   done
   echo "$bench_name: PostgreSQL did not start; its log:" >&2
   cat "$pg_dir/server.log" >&2
   exit 1
+}
+
+# pg_warm_wal -> 32 WAL segments (512 MB) written and recycled by a checkpoint, so that the
+# server has segments ready for its next writes, as one that has been running for a while.
+# A fresh cluster has one: every 16 MB of WAL, a commit then waits while the next segment is
+# created and zero-filled (about 40 ms here, with WALWriteLock held), which made the first
+# round of a run on a fresh cluster the slowest (docs/performance.md).
+pg_warm_wal() {
+  local i args=(-c "CREATE TABLE fw_warm_wal (x int)")
+  for i in $(seq 32); do
+    args+=(-c "INSERT INTO fw_warm_wal VALUES (1)" -c "SELECT pg_switch_wal()")
+  done
+  pg_psql postgres "${args[@]}" -c "DROP TABLE fw_warm_wal" -c CHECKPOINT >/dev/null
 }
 
 pg_stop() {
