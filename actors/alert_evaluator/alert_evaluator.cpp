@@ -8,6 +8,7 @@
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
+#include "messages/unix_time.hpp"
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
@@ -45,11 +46,6 @@ struct evaluator_state {
 using evaluator_impl =
   alert_evaluator_actor::extend<caf::reacts_to<subscribe_atom>, caf::reacts_to<purge_atom>>;
 using self_pointer = evaluator_impl::stateful_pointer<evaluator_state>;
-
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Evaluates the event once (in one db_task: read the state, evaluate, record) and
 /// yields the notice to publish as JSON ("" for none) — the stored one for a redelivered

@@ -4,6 +4,7 @@
 #include "actors/common/log.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/unix_time.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
@@ -35,10 +36,6 @@ constexpr duration max_backoff{seconds{5}};
 /// A peer that is not a seed and stayed unreachable this long is forgotten (a node
 /// removed for good, or a pod that came back under another address).
 constexpr std::int64_t forget_after_ms = 60'000;
-
-std::int64_t unix_ms() {
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// A node this one knows by address: up (greeted), connecting, or waiting to retry.
 struct peer {

@@ -7,6 +7,7 @@
 #include "actors/data_collector/fetcher.hpp"
 #include "actors/data_collector/sharding.hpp"
 #include "messages/json.hpp"
+#include "messages/unix_time.hpp"
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
@@ -63,11 +64,6 @@ using collector_pointer = collector_actor::stateful_pointer<collector_state>;
 
 void pump(collector_pointer self);
 
-std::int64_t unix_now() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
 void finish(collector_pointer self, size_t worker, const std::string& airport) {
   self->state.busy[worker] = false;
   self->state.pending.erase(airport);
@@ -121,7 +117,7 @@ void publish_events(collector_pointer self, const std::string& airport, std::int
 }
 
 std::pair<std::int64_t, std::int64_t> window_until_now(collector_pointer self) {
-  const auto end = unix_now();
+  const auto end = unix_seconds();
   return {end - std::chrono::duration_cast<std::chrono::seconds>(
                   self->state.ctx->cfg.collector.window)
                   .count(),

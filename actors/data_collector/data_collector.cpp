@@ -10,6 +10,7 @@
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
+#include "messages/unix_time.hpp"
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
@@ -308,8 +309,7 @@ data_collector_actor::behavior_type data_collector_role(self_pointer self, node_
       if (days < 1 || days > max_average_days)
         return make_error(ec::invalid_argument,
                           "days must be between 1 and " + std::to_string(max_average_days));
-      using namespace std::chrono;
-      const auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+      const auto now = unix_seconds();
       const auto from = now - days * 24 * 3600;
       return cached_query<std::string, std::string>(
         self, airport, average_key(airport, type, days), "average_flights",

@@ -12,6 +12,7 @@
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/json.hpp"
+#include "messages/unix_time.hpp"
 #include "persistence/db_call.hpp"
 #include "persistence/worker_choice.hpp"
 
@@ -81,11 +82,6 @@ using notifier_impl =
 using self_pointer = notifier_impl::stateful_pointer<notifier_state>;
 /// Called once with nothing (done: acknowledge) or the error that keeps the event unacked.
 using done_fn = std::function<void(caf::error)>;
-
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Records the final status of a notification, counts it, and acknowledges.
 void finish(self_pointer self, notification_store::record rec, std::string status,

@@ -12,11 +12,6 @@
 
 namespace fw::user_manager {
 
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 std::string request_fingerprint(std::string_view operation, std::string_view canonical_input) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned size = 0;

@@ -9,6 +9,7 @@
 // statement and one commit for all of them (group commit).
 
 #include "messages/types.hpp"
+#include "messages/unix_time.hpp"
 #include "persistence/stores.hpp"
 
 #include <caf/expected.hpp>
@@ -32,9 +33,6 @@ std::string request_fingerprint(std::string_view operation, std::string_view can
 
 /// A fresh random claim token.
 std::string new_claim_token();
-
-/// Now, in unix milliseconds: the clock of the keys' times.
-std::int64_t unix_ms();
 
 using command = std::function<command_reply(store_session&)>;
 

@@ -425,10 +425,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
                 if (!s.users().find(email))
                   return std::nullopt;
                 auto token = random_hex_id();
-                using namespace std::chrono;
-                s.telegram_links().create(
-                  token, email,
-                  duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+                s.telegram_links().create(token, email, unix_ms());
                 return token;
               },
               [rp, email, bot](caf::expected<std::optional<std::string>> token) mutable {
@@ -448,9 +445,7 @@ user_manager_impl::behavior_type user_manager_role(self_pointer self, node_conte
       db_call<std::uint64_t>(
         self, self->state.storage(), "purge_idempotency_keys",
         [ttl](store_session& s) {
-          using namespace std::chrono;
-          auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch());
-          return s.idempotency().purge((now - ttl).count());
+          return s.idempotency().purge(unix_ms() - ttl.count());
         },
         [self](caf::expected<std::uint64_t> purged) {
           if (!purged)

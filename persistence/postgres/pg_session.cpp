@@ -1,5 +1,6 @@
 #include "persistence/postgres/pg_session.hpp"
 
+#include "messages/unix_time.hpp"
 #include "persistence/flight_counts.hpp"
 
 #include "persistence/migrations.hpp"
@@ -44,11 +45,6 @@ constexpr std::string_view sql_record_migration =
     "INSERT INTO schema_migrations (version, description, applied_at_ms) VALUES ($1, $2, $3)";
 
 constexpr std::string_view sql_probe = "SELECT 1";
-
-std::int64_t now_unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// `uri` with connect_timeout=5 and tcp_user_timeout (when `timeout` is set) appended
 /// unless it sets them itself.
@@ -463,7 +459,7 @@ public:
       // code); when nothing was inserted, find out which one was taken. The row may be
       // deleted in between: then try again.
       for (int attempt = 0; attempt < 5; ++attempt) {
-        auto now = now_unix_ms();
+        auto now = unix_ms();
         auto r = tx.exec_prepared(std::string{stmt_user_insert}, u.email, u.first_name, u.last_name,
                                   null_if_empty(u.tax_code), null_if_empty(u.iban), now);
         if (r.affected_rows() == 1)
@@ -494,7 +490,7 @@ public:
       }
       auto r = tx.exec_prepared(std::string{stmt_user_insert_many}, emails.finish(),
                                 first_names.finish(), last_names.finish(), tax_codes.finish(),
-                                ibans.finish(), now_unix_ms());
+                                ibans.finish(), unix_ms());
       std::unordered_map<std::string, user> out; // by email, which is unique
       for (const auto& row : r) {
         user u;
@@ -911,7 +907,7 @@ public:
   bool upsert(const interest& i) override {
     return db_.exec("interests.upsert", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_upsert}, i.user_email, i.airport_code,
-                                to_std(i.high_value), to_std(i.low_value), now_unix_ms());
+                                to_std(i.high_value), to_std(i.low_value), unix_ms());
       return r.at(0).at(0).as<bool>();
     });
   }
@@ -1566,7 +1562,7 @@ public:
         for (auto stmt : split_statements(next->postgres))
           tx.exec(std::string{stmt});
         tx.exec_params(std::string{sql_record_migration}, next->version,
-                       std::string{next->description}, now_unix_ms());
+                       std::string{next->description}, unix_ms());
         tx.commit();
       }
     });

@@ -1,5 +1,6 @@
 #include "persistence/sqlite/sqlite_session.hpp"
 
+#include "messages/unix_time.hpp"
 #include "persistence/flight_counts.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/sqlite/sqlite_db.hpp"
@@ -13,11 +14,6 @@
 namespace fw {
 
 namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // -- users ----------------------------------------------------------------------------
 
@@ -69,7 +65,7 @@ public:
           .bind(3, u.last_name)
           .bind_text_or_null(4, u.tax_code)
           .bind_text_or_null(5, u.iban)
-          .bind(6, now_ms());
+          .bind(6, unix_ms());
       q->run();
     } catch (const sqlite::constraint_violation&) {
       // email is the primary key, tax_code the only other unique column written here.
@@ -333,7 +329,7 @@ public:
           .bind(2, i.airport_code)
           .bind(3, to_std(i.high_value))
           .bind(4, to_std(i.low_value))
-          .bind(5, now_ms());
+          .bind(5, unix_ms());
       q->run();
     }
     tx.commit();
@@ -1002,7 +998,7 @@ public:
         db_.exec(stmt);
       {
         auto q = record.use();
-        q->bind(1, std::int64_t{next->version}).bind(2, next->description).bind(3, now_ms());
+        q->bind(1, std::int64_t{next->version}).bind(2, next->description).bind(3, unix_ms());
         q->run();
       }
       tx.commit();
