@@ -4,6 +4,7 @@
 
 #include "actors/common/log.hpp"
 #include "actors/common/node_context.hpp"
+#include "actors/common/text.hpp"
 #include "actors/data_collector/kept_answers.hpp"
 #include "actors/node/roles.hpp"
 #include "actors/node/supervisor.hpp"
@@ -126,6 +127,7 @@ int run_node(const settings& cfg) {
   log::parse_level(cfg.log.level, lvl);
   log::set_level(lvl);
 
+  prepare_crypto();
   node_system_config caf_cfg{cfg};
   caf::actor_system sys{caf_cfg};
 

@@ -5,26 +5,12 @@
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <stdexcept>
 
 namespace fw::user_manager {
 
 std::string request_fingerprint(std::string_view operation, std::string_view canonical_input) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned size = 0;
-  auto* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1
-                  && EVP_DigestUpdate(ctx, operation.data(), operation.size()) == 1
-                  && EVP_DigestUpdate(ctx, "\n", 1) == 1
-                  && EVP_DigestUpdate(ctx, canonical_input.data(), canonical_input.size()) == 1
-                  && EVP_DigestFinal_ex(ctx, digest.data(), &size) == 1;
-  EVP_MD_CTX_free(ctx);
-  if (!ok)
-    throw std::runtime_error("SHA-256 failed");
-  return to_hex(digest.data(), size);
+  return sha256_hex({operation, "\n", canonical_input});
 }
 
 std::string new_claim_token() {

@@ -2,6 +2,7 @@
 // same person is one row (e-mail case, IBAN spacing, tax code case). Also the request
 // fingerprint that binds an Idempotency-Key to one request.
 
+#include "actors/common/text.hpp"
 #include "actors/user_manager/idempotent_command.hpp"
 #include "actors/user_manager/validation.hpp"
 
@@ -89,6 +90,14 @@ TEST(user_validation, fingerprints_separate_operations_and_inputs) {
   EXPECT_NE(a, request_fingerprint("DELETE /users", R"({"email":"a@b.io"})"));
   EXPECT_NE(a, request_fingerprint("POST /users", R"({"email":"c@b.io"})"));
   EXPECT_NE(new_claim_token(), new_claim_token());
+}
+
+// Keys stored by earlier versions hold this fingerprint: SHA-256 of "<operation>\n<input>".
+TEST(user_validation, fingerprint_is_the_sha256_of_operation_newline_input) {
+  EXPECT_EQ(request_fingerprint("POST /users", R"({"email":"a@b.io"})"),
+            "ea8b0ab6f6a104dbc449e01ecf3cd5008dbef0e82eee7c75161c7605a838d647");
+  EXPECT_EQ(fw::sha256_hex({}),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 } // namespace
