@@ -400,12 +400,18 @@ run_config() { # CONFIG BUILD
       >"$tmp/$run-perf.log" 2>&1 &
     perf_pid=$!
   fi
-  local ticks_before
-  ticks_before="$(children_ticks)"
-  t_start="$(now_s)"
   python3 "$root/tests/bench/fsync_probe.py" "$tmp/fsync-probe.dat" 50 >"$tmp/$run-fsync.txt" &
   local probe_pid=$!
   bench_pids+=("$probe_pid") # stopped on an early exit too
+  # The load starts once the probe samples: Python's own start (tens of ms of CPU) would
+  # otherwise compete with the first requests.
+  for _ in $(seq 100); do
+    [ -e "$tmp/fsync-probe.dat" ] && break
+    sleep 0.05
+  done
+  local ticks_before
+  ticks_before="$(children_ticks)"
+  t_start="$(now_s)"
   local run_id client_log="$tmp/$run-$client.log"
   run_id="$(date +%s%N | tail -c 9)"
   if [ "$client" = native ]; then
