@@ -24,6 +24,7 @@
 
 #include <cstdlib>
 #include <atomic>
+#include <exception>
 #include <string_view>
 #include <thread>
 
@@ -127,7 +128,13 @@ int run_node(const settings& cfg) {
   log::parse_level(cfg.log.level, lvl);
   log::set_level(lvl);
 
-  prepare_crypto();
+  try {
+    prepare_crypto();
+  } catch (const std::exception& e) {
+    // Without random bytes a node can make no claim token, event id or link token.
+    log::error(component, "OpenSSL is not usable: ", e.what());
+    return 1;
+  }
   node_system_config caf_cfg{cfg};
   caf::actor_system sys{caf_cfg};
 
