@@ -5,7 +5,6 @@
 #include "persistence/migrations.hpp"
 #include "persistence/sqlite/sqlite_db.hpp"
 
-#include <chrono>
 #include <limits>
 #include <optional>
 #include <string_view>
