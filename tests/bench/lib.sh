@@ -162,6 +162,11 @@ pg_stop() {
   if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate -w -t 20 stop >/dev/null 2>&1 || true
   fi
+  # Kept with the other outputs: its checkpoints and autovacuum runs (with --pg-option
+  # log_checkpoints=on / log_autovacuum_min_duration=0) explain stalls seen by a client.
+  if [ "${FLIGHTWATCH_BENCH_KEEP:-0}" = 1 ] && [ -n "$pg_dir" ] && [ -d "${tmp:-}" ]; then
+    cp "$pg_dir/server.log" "$tmp/postgres-server.log" 2>/dev/null || true
+  fi
   [ -n "$pg_dir" ] && rm -rf "$pg_dir"
   pg_dir=""
 }

@@ -346,7 +346,12 @@ run_config() { # CONFIG BUILD
     local db="fw_mix_${config}_$build"
     "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres -T "$pg_db" "$db"
     storage="postgresql://postgres@127.0.0.1:$pg_port/$db"
+    pg_psql postgres -c CHECKPOINT # the copy's pages written and synced now, not in the run
   fi
+  # The copy (tens of MB) is still dirty in the page cache: flushed by the kernel 30 s later,
+  # it stalled the commits' fdatasync in the middle of the run (up to 60 ms). A node in
+  # service has no such burst pending; the run starts with nothing to write back.
+  sync
   # The SLA watchdog reads Prometheus' address at start; Prometheus itself starts once the
   # nodes' gateway ports (its targets) are known.
   prometheus_port="$(free_port)"
@@ -412,6 +417,7 @@ run_config() { # CONFIG BUILD
   local ticks_before
   ticks_before="$(children_ticks)"
   t_start="$(now_s)"
+  date -u -d "@$t_start" '+%F %T.%3N UTC' >"$tmp/$run-start" # the clients' "+s" offsets start here
   local run_id client_log="$tmp/$run-$client.log"
   run_id="$(date +%s%N | tail -c 9)"
   if [ "$client" = native ]; then
