@@ -14,7 +14,6 @@
 #include "persistence/db_call.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -176,45 +175,27 @@ caf::error not_found_interest(const interest& i) {
                     "no interest of " + i.user_email + " in " + i.airport_code);
 }
 
-/// The interest is stored after the user-manager confirms the user exists.
+/// The interest is stored when its user exists: the store checks that in the same
+/// statement (the database is the user-manager's too), with no round trip to that role.
 caf::result<interest> add_interest(self_pointer self, interest i) {
-  auto users = self->state.ctx->directory->get("user-manager");
-  if (!users)
-    return make_error(ec::unavailable, "cannot check the user: role user-manager is not running");
+  using outcome = interest_store::upsert_outcome;
   auto rp = self->make_response_promise<interest>();
-  // The user-manager itself may wait up to storage.timeout for its database.
-  const auto timeout = self->state.store_timeout() + std::chrono::seconds{1};
-  self->request(users, timeout, user_exists_atom::value, i.user_email)
-    .then(
-      [self, rp, i](bool exists) mutable {
-        if (!exists) {
-          rp.deliver(make_error(ec::not_found, "user " + i.user_email + " not found"));
-          return;
-        }
-        db_call<bool>(self, self->state.storage(),
-                      "upsert_interest",
-                      [i](store_session& s) { return s.interests().upsert(i); },
-                      [self, rp, i](caf::expected<bool> stored) mutable {
-                        if (!stored) {
-                          rp.deliver(stored.error());
-                          return;
-                        }
-                        // Checked at once rather than at the next tick.
-                        self->send(self->state.collector, collect_atom::value, i.airport_code,
-                                   i.user_email);
-                        rp.deliver(i);
-                      });
-      },
-      [rp, timeout](caf::error& err) mutable {
-        if (err == caf::sec::request_timeout)
-          rp.deliver(make_error(ec::timeout, "cannot check the user: role user-manager did "
-                                             "not answer within "
-                                               + std::to_string(timeout.count()) + " ms"));
-        else if (err.category() == ec_category && code_of(err) != ec::not_found)
-          rp.deliver(make_error(code_of(err), "cannot check the user: " + message_of(err)));
-        else
-          rp.deliver(make_error(ec::unavailable, "cannot check the user: " + message_of(err)));
-      });
+  db_call<outcome>(self, self->state.storage(), "upsert_interest",
+                   [i](store_session& s) { return s.interests().upsert(i); },
+                   [self, rp, i](caf::expected<outcome> stored) mutable {
+                     if (!stored) {
+                       rp.deliver(stored.error());
+                       return;
+                     }
+                     if (*stored == outcome::no_user) {
+                       rp.deliver(make_error(ec::not_found, "user " + i.user_email + " not found"));
+                       return;
+                     }
+                     // Checked at once rather than at the next tick.
+                     self->send(self->state.collector, collect_atom::value, i.airport_code,
+                                i.user_email);
+                     rp.deliver(i);
+                   });
   return rp;
 }
 

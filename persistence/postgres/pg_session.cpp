@@ -840,11 +840,14 @@ caf::optional<std::int64_t> nullable_int64(const pqxx::field& f) {
 }
 
 // created_at_ms is kept when the interest exists. xmax = 0 holds exactly for a row version
-// this statement inserted (an updated row carries the updating transaction's id).
+// this statement inserted (an updated row carries the updating transaction's id). No row
+// comes back when the user does not exist. The casts type the parameters, which a SELECT
+// list (unlike VALUES) does not take from the target columns.
 constexpr std::string_view stmt_interest_upsert = "fw_interest_upsert";
 constexpr std::string_view sql_interest_upsert = R"sql(
 INSERT INTO user_interests (user_email, airport_code, high_value, low_value, created_at_ms)
-VALUES ($1, $2, $3, $4, $5)
+SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::bigint
+WHERE EXISTS (SELECT 1 FROM users WHERE email = $1::text)
 ON CONFLICT (user_email, airport_code)
 DO UPDATE SET high_value = EXCLUDED.high_value, low_value = EXCLUDED.low_value
 RETURNING (xmax = 0) AS inserted)sql";
@@ -904,11 +907,13 @@ public:
     db_.prepare(stmt_interest_airports, sql_interest_airports);
   }
 
-  bool upsert(const interest& i) override {
+  upsert_outcome upsert(const interest& i) override {
     return db_.exec("interests.upsert", [&](pqxx::transaction_base& tx) {
       auto r = tx.exec_prepared(std::string{stmt_interest_upsert}, i.user_email, i.airport_code,
                                 to_std(i.high_value), to_std(i.low_value), unix_ms());
-      return r.at(0).at(0).as<bool>();
+      if (r.empty())
+        return upsert_outcome::no_user;
+      return r.at(0).at(0).as<bool>() ? upsert_outcome::inserted : upsert_outcome::updated;
     });
   }
 

@@ -307,15 +307,22 @@ constexpr std::string_view interest_airports_sql =
 class sqlite_interest_store final : public interest_store {
 public:
   explicit sqlite_interest_store(sqlite::database& db)
-    : db_(db), exists_(db, interest_exists_sql), upsert_(db, interest_upsert_sql),
+    : db_(db), user_exists_(db, user_exists_sql), exists_(db, interest_exists_sql),
+      upsert_(db, interest_upsert_sql),
       update_(db, interest_update_sql), delete_(db, interest_delete_sql),
       for_user_(db, interest_for_user_sql), delete_user_(db, interest_delete_user_sql),
       for_airport_(db, interest_for_airport_sql), airports_(db, interest_airports_sql) {}
 
-  bool upsert(const interest& i) override {
-    // The existence check and the upsert in one write transaction: nobody can insert or
-    // delete the row in between.
+  upsert_outcome upsert(const interest& i) override {
+    // The checks and the upsert in one write transaction: nobody can insert or delete the
+    // user or the row in between.
     sqlite::transaction tx{db_};
+    {
+      auto q = user_exists_.use();
+      q->bind(1, i.user_email);
+      if (!q->step())
+        return upsert_outcome::no_user; // the transaction rolls back: nothing was written
+    }
     bool existed = false;
     {
       auto q = exists_.use();
@@ -332,7 +339,7 @@ public:
       q->run();
     }
     tx.commit();
-    return !existed;
+    return existed ? upsert_outcome::updated : upsert_outcome::inserted;
   }
 
   bool update_thresholds(const interest& i) override {
@@ -391,6 +398,7 @@ private:
   }
 
   sqlite::database& db_;
+  sqlite::statement user_exists_;
   sqlite::statement exists_;
   sqlite::statement upsert_;
   sqlite::statement update_;

@@ -7,6 +7,7 @@
 #include "tests/fakes/fake_opensky.hpp"
 #include "tests/integration/node_process.hpp"
 #include "tests/support/net.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -116,6 +117,30 @@ TEST_F(data_collector, interests_are_added_updated_listed_and_removed) {
                             json{{"email", "mario@x.org"}, {"airport_code", "LICC"}}.dump());
   EXPECT_EQ(again.status, 404) << again.body;
   EXPECT_EQ(body_of(http_get(base + "/interests/mario@x.org")).size(), 1u);
+}
+
+TEST_F(data_collector, an_interest_needs_its_user_but_no_user_manager) {
+  // The user is looked up in the upsert itself (the users table is in the same database),
+  // so a node without the user-manager adds interests of existing users, and only theirs.
+  fw::test::temp_dir dir{"fw-dc-no-um"};
+  const std::pair<std::string, std::string> storage{
+    "FW_STORAGE_URL", "sqlite://" + (dir.path() / "fw.db").string()};
+  start({storage});
+  create_user("mario@x.org");
+  node.reset();
+  start({storage, {"FW_NODE_ROLES", "gateway,data-collector"}});
+  ASSERT_EQ(http_get(node->url() + "/user-manager/ping").status, 503) << "no user-manager";
+
+  auto added = add_interest({{"email", "Mario@x.org"}, {"airport_code", "LIRF"}});
+  EXPECT_EQ(added.status, 201) << added.body;
+  auto unknown = add_interest({{"email", "luigi@x.org"}, {"airport_code", "LIRF"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(body_of(unknown),
+            json({{"error", "not_found"}, {"message", "user luigi@x.org not found"}}));
+  EXPECT_EQ(body_of(http_get(base + "/interests/mario@x.org")),
+            json::parse(R"([{"user_email":"mario@x.org","airport_code":"LIRF",
+                             "high_value":null,"low_value":null}])"));
+  EXPECT_EQ(body_of(http_get(base + "/interests/luigi@x.org")), json::array());
 }
 
 TEST_F(data_collector, invalid_interests_are_400_with_a_reason) {

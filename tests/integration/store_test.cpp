@@ -370,7 +370,8 @@ INSERT INTO idempotency_keys (key, fingerprint, status, claim_token, user_email,
   EXPECT_EQ(replay.result, outcome::completed) << name(replay.result);
   EXPECT_EQ(replay.body, "done");
   // The new tables exist and work.
-  EXPECT_TRUE(s->interests().upsert(make_interest("ada@example.org", "LIRF", 10, 1)));
+  EXPECT_EQ(s->interests().upsert(make_interest("ada@example.org", "LIRF", 10, 1)),
+            interest_store::upsert_outcome::inserted);
   EXPECT_EQ(s->flights().insert({make_flight("abc123", 100, "LSZH", 200, "LIRF")}), 1u);
   EXPECT_EQ(s->flights().count("LIRF", "arrivals", 0, 1000), 1);
   // And the upgrade is recorded: a new session has nothing left to do.
@@ -1086,24 +1087,55 @@ TEST_P(StoreTest, IdempotencyPurgeRemovesOnlyOldKeys) {
 
 // -- interests --------------------------------------------------------------------------
 
+using upsert_outcome = interest_store::upsert_outcome;
+constexpr auto inserted = upsert_outcome::inserted;
+
+// Registers users (an interest is stored only for a user that exists).
+void add_users(store_session& s, std::initializer_list<const char*> emails) {
+  for (const auto* email : emails)
+    ASSERT_EQ(s.users().create(make_user(email)), write_result::ok) << email;
+}
+
 TEST_P(StoreTest, InterestsUpsertInsertsThenReplacesThresholds) {
   auto s = open_migrated();
+  add_users(*s, {"ada@example.org", "bob@example.org"});
   auto& interests = s->interests();
-  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF", 10, 2)));
-  EXPECT_FALSE(interests.upsert(make_interest("ada@example.org", "LIRF", 20, caf::none)))
+  EXPECT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF", 10, 2)), inserted);
+  EXPECT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF", 20, caf::none)),
+            upsert_outcome::updated)
       << "existing interest: not new";
   auto all = interests.for_user("ada@example.org");
   ASSERT_EQ(all.size(), 1u) << "still one row";
   EXPECT_EQ(all[0], make_interest("ada@example.org", "LIRF", 20, caf::none));
   // Same airport, another user; same user, another airport: both new.
-  EXPECT_TRUE(interests.upsert(make_interest("bob@example.org", "LIRF")));
-  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "EGLL")));
+  EXPECT_EQ(interests.upsert(make_interest("bob@example.org", "LIRF")), inserted);
+  EXPECT_EQ(interests.upsert(make_interest("ada@example.org", "EGLL")), inserted);
   EXPECT_EQ(interests.for_user("ada@example.org").size(), 2u);
   EXPECT_EQ(interests.for_airport("LIRF").size(), 2u);
 }
 
+TEST_P(StoreTest, InterestsOfAnUnknownUserAreNotStored) {
+  auto s = open_migrated();
+  add_users(*s, {"ada@example.org"});
+  auto& interests = s->interests();
+  EXPECT_EQ(interests.upsert(make_interest("bob@example.org", "LIRF", 10, 2)),
+            upsert_outcome::no_user);
+  EXPECT_EQ(interests.upsert(make_interest("Ada@example.org", "LIRF")), upsert_outcome::no_user)
+      << "emails are compared as stored (the roles normalise them first)";
+  EXPECT_TRUE(interests.for_airport("LIRF").empty());
+  EXPECT_TRUE(interests.airports().empty());
+  // Nor updated: an interest left behind by a deleted user stays as it was.
+  ASSERT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF", 10, 2)), inserted);
+  ASSERT_TRUE(s->users().remove("ada@example.org"));
+  EXPECT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF", 99, 1)),
+            upsert_outcome::no_user);
+  EXPECT_EQ(interests.for_user("ada@example.org"),
+            std::vector<interest>{make_interest("ada@example.org", "LIRF", 10, 2)});
+}
+
 TEST_P(StoreTest, InterestsNullThresholdsRoundTrip) {
   auto s = open_migrated();
+  add_users(*s, {"a@example.org"});
   auto& interests = s->interests();
   const std::int64_t big = 5'000'000'000; // above 2^32
   const auto none = make_interest("a@example.org", "LIRF");
@@ -1111,7 +1143,7 @@ TEST_P(StoreTest, InterestsNullThresholdsRoundTrip) {
   const auto low_only = make_interest("a@example.org", "KJFK", caf::none, -3);
   const auto zeros = make_interest("a@example.org", "LFPG", 0, 0);
   for (const auto& i : {none, high_only, low_only, zeros})
-    ASSERT_TRUE(interests.upsert(i)) << i.airport_code;
+    ASSERT_EQ(interests.upsert(i), inserted) << i.airport_code;
   auto all = interests.for_user("a@example.org");
   ASSERT_EQ(all.size(), 4u);
   EXPECT_EQ(all[0], high_only); // EGLL
@@ -1127,12 +1159,13 @@ TEST_P(StoreTest, InterestsNullThresholdsRoundTrip) {
 
 TEST_P(StoreTest, InterestsUpdateThresholdsAndRemove) {
   auto s = open_migrated();
+  add_users(*s, {"ada@example.org"});
   auto& interests = s->interests();
   EXPECT_FALSE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 5, 1)))
       << "absent interest";
   EXPECT_TRUE(interests.for_user("ada@example.org").empty()) << "update must not insert";
 
-  ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF", 5, 1)));
+  ASSERT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF", 5, 1)), inserted);
   EXPECT_TRUE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 50, 10)));
   EXPECT_TRUE(interests.update_thresholds(make_interest("ada@example.org", "LIRF", 50, 10)))
       << "same values again";
@@ -1146,18 +1179,19 @@ TEST_P(StoreTest, InterestsUpdateThresholdsAndRemove) {
   EXPECT_FALSE(interests.remove("ada@example.org", "LIRF"));
   EXPECT_TRUE(interests.for_user("ada@example.org").empty());
   // Removed means gone: upserting again is new.
-  EXPECT_TRUE(interests.upsert(make_interest("ada@example.org", "LIRF")));
+  EXPECT_EQ(interests.upsert(make_interest("ada@example.org", "LIRF")), inserted);
 }
 
 TEST_P(StoreTest, InterestsListsAreOrderedByteWise) {
   auto s = open_migrated();
+  add_users(*s, {"ada@example.org", "bob@example.org", "carol@example.org", "Zed@example.org"});
   auto& interests = s->interests();
   // Upper case sorts before lower case byte-wise (not so in most locales).
   for (const auto* airport : {"LIRF", "EGLL", "KJFK", "LIMC", "egll"})
-    ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", airport)));
+    ASSERT_EQ(interests.upsert(make_interest("ada@example.org", airport)), inserted);
   for (const auto* email : {"carol@example.org", "bob@example.org", "Zed@example.org"})
-    ASSERT_TRUE(interests.upsert(make_interest(email, "LIRF")));
-  ASSERT_TRUE(interests.upsert(make_interest("bob@example.org", "EGLL")));
+    ASSERT_EQ(interests.upsert(make_interest(email, "LIRF")), inserted);
+  ASSERT_EQ(interests.upsert(make_interest("bob@example.org", "EGLL")), inserted);
 
   EXPECT_EQ(airports_of(interests.for_user("ada@example.org")),
             (strings{"EGLL", "KJFK", "LIMC", "LIRF", "egll"}));
@@ -1179,13 +1213,14 @@ TEST_P(StoreTest, InterestsListsAreOrderedByteWise) {
 
 TEST_P(StoreTest, InterestsRemoveAllOfUser) {
   auto s = open_migrated();
+  add_users(*s, {"ada@example.org", "bob@example.org", "ada@example.org.evil"});
   auto& interests = s->interests();
   EXPECT_TRUE(interests.airports().empty());
   EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 0u);
   for (const auto* airport : {"LIRF", "EGLL", "KJFK"})
-    ASSERT_TRUE(interests.upsert(make_interest("ada@example.org", airport, 3, 1)));
-  ASSERT_TRUE(interests.upsert(make_interest("bob@example.org", "LIRF", 7, caf::none)));
-  ASSERT_TRUE(interests.upsert(make_interest("ada@example.org.evil", "LIMC")));
+    ASSERT_EQ(interests.upsert(make_interest("ada@example.org", airport, 3, 1)), inserted);
+  ASSERT_EQ(interests.upsert(make_interest("bob@example.org", "LIRF", 7, caf::none)), inserted);
+  ASSERT_EQ(interests.upsert(make_interest("ada@example.org.evil", "LIMC")), inserted);
 
   EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 3u);
   EXPECT_EQ(interests.remove_all_of_user("ada@example.org"), 0u);
