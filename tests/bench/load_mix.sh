@@ -44,8 +44,9 @@
 # the loaded one as template), so no run sees the users another one created.
 # FLIGHTWATCH_BUILD_DIR picks the build directory (targets flightwatch, fw-fake-opensky
 # and load_mix_client), FLIGHTWATCH_BENCH_KEEP=1 keeps the client's CSVs and log (the
-# native client's lists every request of 10 ms or more), the node logs and each node's
-# /metrics before and after the load.
+# native client's lists every request of 10 ms or more; tests/bench/stall_period.py log
+# tells whether they recur with a period), each run's start time (RUN-start), the node
+# logs, PostgreSQL's log and each node's /metrics before and after the load.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -69,7 +70,7 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
