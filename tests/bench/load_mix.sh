@@ -13,8 +13,10 @@
 # p50/p95/p99/max per route (the client's CSV, in ms), failures, the node's own view per
 # route (its histogram over the load: mean, and the bucket bound its p99 lies under), CPU
 # seconds of the nodes and of the client, the nodes' resident memory (after start, at the
-# end, peak), and whether the targets hold (0 failures, p99 < 10 ms on every route, one
-# node's peak RSS < 64 MiB). Any failed request makes the exit status 1.
+# end, peak), with the native client how many of its requests took 10 ms or more and
+# whether they recur with a period (tests/bench/stall_period.py), and whether the targets
+# hold (0 failures, p99 < 10 ms on every route, one node's peak RSS < 64 MiB). Any failed
+# request makes the exit status 1.
 #
 #   tests/bench/load_mix.sh [--config sqlite,postgres,cluster] [-u USERS] [-r SPAWN_RATE]
 #       [-d SECONDS] [--think MIN-MAX|0] [-n FLIGHTS] [--client native|locust] [--profile]
@@ -70,7 +72,7 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -475,6 +477,14 @@ run_config() { # CONFIG BUILD
   done
   echo "- $client_name: CPU $(awk -v t="$client_ticks" -v h="$clk_tck" 'BEGIN { printf "%.1f", t / h }') s"
   echo "- disk under the data: $(cat "$tmp/$run-fsync.txt")"
+  if [ "$client" = native ]; then
+    # Slow requests that recur with a fixed period point at a periodic stall (on this
+    # machine, the disk's flushes: docs/performance.md, "The disk stalls every 1.046 s").
+    local periodic
+    periodic="$(python3 "$root/tests/bench/stall_period.py" log "$client_log" 2>&1 |
+      sed 's/^.*: \([0-9]*\) slow requests after the first 3 s$/\1/' | paste -sd ';' || true)"
+    echo "- the client's requests of 10 ms or more after the first 3 s: ${periodic//;/; }"
+  fi
   local requests failures
   read -r requests failures <<<"$(sed -n 's/^totals //p' <<<"$table")"
   [ "$requests" -gt 0 ] || { failed=1; echo "- FAILED: no request was made"; }
