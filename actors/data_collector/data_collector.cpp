@@ -42,9 +42,6 @@ struct data_collector_state {
   caf::actor storage() const {
     return ctx->directory->get("storage");
   }
-  std::chrono::milliseconds store_timeout() const {
-    return ctx->cfg.storage.timeout;
-  }
 };
 
 using self_pointer = data_collector_actor::stateful_pointer<data_collector_state>;
