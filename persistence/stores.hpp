@@ -146,7 +146,8 @@ public:
   enum class upsert_outcome { inserted, updated, no_user };
   /// Inserts the interest, or replaces the thresholds of an existing one, when the users
   /// table has its user_email; no_user (nothing stored) when it has not. The user is
-  /// looked up by the same statement, so an interest add is one database call.
+  /// looked up in the same call (one statement on PostgreSQL, one write transaction on
+  /// SQLite), so an interest add is one database call.
   virtual upsert_outcome upsert(const interest& i) = 0;
   /// Replaces the thresholds of an existing interest; false when there is none.
   virtual bool update_thresholds(const interest& i) = 0;

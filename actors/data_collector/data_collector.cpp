@@ -172,8 +172,8 @@ caf::error not_found_interest(const interest& i) {
                     "no interest of " + i.user_email + " in " + i.airport_code);
 }
 
-/// The interest is stored when its user exists: the store checks that in the same
-/// statement (the database is the user-manager's too), with no round trip to that role.
+/// The interest is stored when its user exists: the store checks that in the same call
+/// (the database is the user-manager's too), with no round trip to that role.
 caf::result<interest> add_interest(self_pointer self, interest i) {
   using outcome = interest_store::upsert_outcome;
   auto rp = self->make_response_promise<interest>();
