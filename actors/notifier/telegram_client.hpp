@@ -160,10 +160,11 @@ class telegram_rate_limiter {
 public:
   using clock = std::chrono::steady_clock;
 
+  /// per_chat and global_per_second default to the telegram section's defaults.
   struct limits {
-    clock::duration per_chat = std::chrono::seconds{1};  // 0: no per-chat limit
+    clock::duration per_chat = telegram_settings{}.per_chat_interval; // 0: no per-chat limit
     clock::duration per_group = std::chrono::seconds{3}; // Telegram: 20 a minute in a group
-    unsigned global_per_second = 30;                     // 0: no overall limit
+    unsigned global_per_second = telegram_settings{}.global_per_second; // 0: no overall limit
 
     /// per_chat and global_per_second from the telegram section (per_group stays 3 s).
     static limits from(const telegram_settings& cfg);
