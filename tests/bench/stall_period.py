@@ -5,6 +5,10 @@
                                             (default: the current directory) for SECONDS
                                             (default 30); the flushes over 3 ms are the
                                             slow moments
+    stall_period.py sleep [SECONDS]         1 ms sleeps for SECONDS (default 30); the
+                                            ones that overran by more than 3 ms are the
+                                            slow moments: the machine (the VM's host)
+                                            did not run the process when it should have
     stall_period.py log NATIVE_LOG...       the slow requests listed by load_mix.sh's
                                             native client (kept with FLIGHTWATCH_BENCH_KEEP=1),
                                             after its first 3 s (the ramp-up); each log
@@ -62,6 +66,24 @@ def disk(seconds, directory):
     return slow
 
 
+def oversleep(seconds):
+    start = time.monotonic()
+    overruns, slow = [], []
+    while time.monotonic() - start < seconds:
+        t = time.monotonic()
+        time.sleep(0.001)
+        over = (time.monotonic() - t) * 1000.0 - 1.0
+        overruns.append(over)
+        if over > 3.0:
+            slow.append((t - start, over))
+    overruns.sort()
+    n = len(overruns)
+    worst = ", ".join(f"{o:.1f} ms at {t:.1f} s" for t, o in sorted(slow, key=lambda s: -s[1])[:5])
+    print(f"sleep 1 ms: {n} sleeps, overrun p99 {overruns[min(n - 1, n * 99 // 100)]:.2f} ms, "
+          f"max {overruns[-1]:.1f} ms, {len(slow)} over 3 ms" + (f" (worst: {worst})" if slow else ""))
+    return [t for t, _ in slow]
+
+
 def logged(path):
     times = []
     for line in open(path):
@@ -87,12 +109,14 @@ def report(times):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("disk", "log"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("disk", "sleep", "log"):
         print(__doc__.strip(), file=sys.stderr)
         sys.exit(2)
     if sys.argv[1] == "disk":
         seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
         report(disk(seconds, sys.argv[3] if len(sys.argv) > 3 else "."))
+    elif sys.argv[1] == "sleep":
+        report(oversleep(float(sys.argv[2]) if len(sys.argv) > 2 else 30.0))
     else:
         for path in sys.argv[2:]:  # one run at a time: each has its own start
             report(logged(path))
