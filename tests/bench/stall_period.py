@@ -14,9 +14,10 @@
                                             after its first 3 s (the ramp-up); each log
                                             on its own
 
-For the slow moments' times t it tries every period P from 0.5 to 2.5 s (0.5 ms steps) and
-prints the one whose phases t/P line up best, with R, the length of the mean of the unit
-vectors at angle 2*pi*t/P: 1 when every moment falls at the same phase. The same search
+Slow moments within 0.1 s of one another count once (a burst is one stall). For their
+times t it tries every period P from 0.5 to 2.5 s (0.5 ms steps) and prints the one whose
+phases t/P line up best, with R, the length of the mean of the unit vectors at angle
+2*pi*t/P: 1 when every moment falls at the same phase. The same search
 over as many random times in the same span gives the R that chance reaches. A disk whose
 flushes stall every P seconds, and a load whose slow requests are phase-locked to the
 same P, point at the disk.
@@ -94,9 +95,22 @@ def logged(path):
     return times
 
 
+def separate(times, gap=0.1):
+    """Slow moments within `gap` s of the one before them, as one stall, counted once: a
+    burst would otherwise weigh its phase as many times as it has members, which random
+    times (the yardstick) never do."""
+    first = []
+    for i, t in enumerate(sorted(times)):
+        if i == 0 or t - previous > gap:
+            first.append(t)
+        previous = t
+    return first
+
+
 def report(times):
+    times = separate(times)
     if len(times) < 4:
-        print("too few slow moments for a period")
+        print(f"{len(times)} separate moments (0.1 s apart): too few for a period")
         return
     r, period = best_period(times)
     # The best of many periods lines up better than one period would, even for random
@@ -104,7 +118,8 @@ def report(times):
     rng = random.Random(1)
     chance = sorted(best_period([rng.uniform(min(times), max(times)) for _ in times])[0]
                     for _ in range(20))
-    print(f"best period {period:.4f} s, R {r:.2f} (random times: median R {chance[10]:.2f}, "
+    print(f"{len(times)} separate moments (0.1 s apart), best period {period:.4f} s, R {r:.2f} "
+          f"(random times: median R {chance[10]:.2f}, "
           f"highest of 20 {chance[-1]:.2f})")
 
 
