@@ -24,12 +24,13 @@
 #       [--baseline-bin PATH]
 #
 # Defaults: every set-up, -u 100 -r 10 (the seed's swarm) -d 300 --think 1-2 -n 100000
-# --client native --scrape 1. 300 s is the seed's few minutes of sustained load, and gives
-# the least frequent routes (the pings, about 1.5/s) 400 requests or more each, so their p99
-# is their fifth-slowest request rather than their slowest: one request that meets a pause
-# of the machine does not decide a route's p99 on its own (tests/bench/stall_period.py
-# sleep: on this VM an idle process's 1 ms sleep overran by 10-37 ms a few times in some
-# minutes, not at all in others). --scrape sets Prometheus' scrape interval (the SLA
+# --client native --scrape 1. 300 s is the seed's few minutes of sustained load. It gives
+# the pings (about 1.6/s each) 480 requests each, so their p99 is their fifth-slowest
+# request rather than their slowest, and the least frequent route, a user's first interest
+# in an airport (POST; the users soon have all nine, and then PUT), about 150: one request
+# that meets a pause of the machine does not decide a route's p99 on its own
+# (tests/bench/stall_period.py sleep: on this VM an idle process's 1 ms sleep overran by
+# 10-37 ms a few times in some minutes, not at all in others). --scrape sets Prometheus' scrape interval (the SLA
 # watchdog's t_check is 10 s, or 5 scrape intervals when that is longer). --pg-option
 # passes a setting to the PostgreSQL server (stock settings otherwise; e.g.
 # synchronous_commit=off to see what the commits' WAL flushes cost). During each run
