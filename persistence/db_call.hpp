@@ -45,7 +45,8 @@ inline caf::error storage_error(caf::error err) {
 }
 
 /// How the storage service schedules a call (persistence/worker_choice.hpp): `bulk` for
-/// long work (a collection's flight batch), so that short calls do not queue behind it.
+/// work no HTTP request waits for (a collection's flight batch, the alert pipeline's
+/// evaluations and notifications), so that the requests' calls do not queue behind it.
 enum class db_lane { short_task, bulk };
 
 /// Runs `work(store_session&) -> R` on a storage worker; `done(caf::expected<R>)` runs in

@@ -147,7 +147,8 @@ void evaluate(self_pointer self, traffic_event ev, caf::response_promise rp_in) 
             answer({});
           },
           [answer](caf::error& err) { answer(std::move(err)); });
-    });
+    },
+    db_lane::bulk);
 }
 
 void schedule_purge(self_pointer self) {
@@ -191,7 +192,7 @@ evaluator_impl::behavior_type alert_evaluator_role(self_pointer self, node_conte
           return s.alerts().purge_processed(
             unix_ms() - std::chrono::milliseconds{processed_retention}.count());
         },
-        [self](caf::expected<std::uint64_t>) { schedule_purge(self); });
+        [self](caf::expected<std::uint64_t>) { schedule_purge(self); }, db_lane::bulk);
     },
   };
 }

@@ -113,7 +113,8 @@ void publish_events(collector_pointer self, const std::string& airport, std::int
                 });
       }
       done();
-    });
+    },
+    db_lane::bulk);
 }
 
 std::pair<std::int64_t, std::int64_t> window_until_now(collector_pointer self) {

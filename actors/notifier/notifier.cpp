@@ -103,7 +103,8 @@ void finish(self_pointer self, notification_store::record rec, std::string statu
         log::warn(notifier_state::name, "notification ", rec.event_id, " to ", rec.user_email,
                   " ", status, ": ", error);
       done({});
-    });
+    },
+    db_lane::bulk);
 }
 
 void pump_outbox(self_pointer self);
@@ -178,7 +179,8 @@ void send_telegram(self_pointer self, notification_store::record rec, std::strin
           },
           [self, rec, r, done](caf::expected<bool>) {
             finish(self, rec, "failed", r.attempts, "chat inactive: " + r.error, done);
-          });
+          },
+          db_lane::bulk);
       });
 }
 
@@ -247,7 +249,8 @@ void notify(self_pointer self, notification_store::record rec, notifier::text te
         return;
       }
       deliver(self, rec, text, done);
-    });
+    },
+    db_lane::bulk);
 }
 
 /// Runs `steps` one after another, then answers the event.

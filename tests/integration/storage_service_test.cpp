@@ -1,6 +1,7 @@
 // The storage service's deadline: a task that takes longer than storage.timeout is
 // answered ec::unavailable at that time (the role answers 503 instead of hanging), and
-// the other workers keep serving. Real SQLite storage.
+// the other workers keep serving; short tasks do not queue behind bulk ones. Real SQLite
+// storage.
 
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
@@ -65,6 +66,30 @@ TEST_F(storage_service_test, a_task_over_the_timeout_is_answered_unavailable_in_
   ASSERT_TRUE(fw::test::wait_until([&] { return finished->load(); }, 5s));
   for (int i = 0; i < 8; ++i)
     EXPECT_FALSE(run([](fw::store_session&) {}));
+}
+
+// A collection starts thousands of evaluations and notifications (bulk tasks); a request's
+// lookup given meanwhile runs on a worker of its own instead of queueing behind them.
+TEST_F(storage_service_test, a_burst_of_bulk_tasks_does_not_delay_a_short_one) {
+  ASSERT_TRUE(fw::test::wait_until([&] { return !run([](fw::store_session&) {}); }, 10s))
+    << "storage never became ready";
+  auto bulk_done = std::make_shared<std::atomic<int>>(0);
+  constexpr int bulk_tasks = 40; // 20 ms each: 400 ms per bulk lane (pool 4: two of them)
+  for (int i = 0; i < bulk_tasks; ++i)
+    caf::anon_send(storage, fw::db_task{"bulk",
+                                        [bulk_done](fw::store_session&) {
+                                          std::this_thread::sleep_for(20ms);
+                                          ++*bulk_done;
+                                        },
+                                        true});
+  std::this_thread::sleep_for(30ms); // the burst has reached the workers
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(run([](fw::store_session&) {}));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms)
+      << "a short task queued behind the bulk ones";
+  }
+  EXPECT_LT(bulk_done->load(), bulk_tasks) << "the burst ended before the short tasks ran";
 }
 
 TEST_F(storage_service_test, callers_waiting_when_the_service_stops_are_answered_at_once) {
