@@ -30,11 +30,11 @@
 # in an airport (POST; the users soon have all nine, and then PUT), about 150: one request
 # that meets a pause of the machine does not decide a route's p99 on its own
 # (tests/bench/stall_period.py sleep: on this VM an idle process's 1 ms sleep overran by
-# 10-37 ms a few times in some minutes, not at all in others). --scrape sets Prometheus' scrape interval (the SLA
-# watchdog's t_check is 10 s, or 5 scrape intervals when that is longer). --pg-option
-# passes a setting to the PostgreSQL server (stock settings otherwise; e.g.
-# synchronous_commit=off to see what the commits' WAL flushes cost). During each run
-# tests/bench/fsync_probe.py times an 8 KiB write + fdatasync every 50 ms next to the
+# 10-37 ms a few times in some minutes, not at all in others). --scrape sets Prometheus'
+# scrape interval (the SLA watchdog's t_check is 10 s, or 5 scrape intervals when that is
+# longer). --pg-option passes a setting to the PostgreSQL server (stock settings
+# otherwise; e.g. synchronous_commit=off to see what the commits' WAL flushes cost).
+# During each run tests/bench/fsync_probe.py times an 8 KiB write + fdatasync every 50 ms next to the
 # data, and the report gives its p50/p99/max: how long a durable commit waits for the
 # disk at best. The native
 # client (tests/bench/load_mix_client, built with the project) runs load_mix.py's

@@ -79,9 +79,11 @@ def oversleep(seconds):
             slow.append((t - start, over))
     overruns.sort()
     n = len(overruns)
-    worst = ", ".join(f"{o:.1f} ms at {t:.1f} s" for t, o in sorted(slow, key=lambda s: -s[1])[:5])
+    worst = sorted(slow, key=lambda s: -s[1])[:5]
+    listed = ", ".join(f"{o:.1f} ms at {t:.1f} s" for t, o in worst)
     print(f"sleep 1 ms: {n} sleeps, overrun p99 {overruns[min(n - 1, n * 99 // 100)]:.2f} ms, "
-          f"max {overruns[-1]:.1f} ms, {len(slow)} over 3 ms" + (f" (worst: {worst})" if slow else ""))
+          f"max {overruns[-1]:.1f} ms, {len(slow)} over 3 ms"
+          + (f" (worst: {listed})" if slow else ""))
     return [t for t, _ in slow]
 
 
