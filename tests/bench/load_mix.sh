@@ -34,8 +34,8 @@
 # scrape interval (the SLA watchdog's t_check is 10 s, or 5 scrape intervals when that is
 # longer). --pg-option passes a setting to the PostgreSQL server (stock settings
 # otherwise; e.g. synchronous_commit=off to see what the commits' WAL flushes cost).
-# During each run tests/bench/fsync_probe.py times an 8 KiB write + fdatasync every 50 ms next to the
-# data, and the report gives its p50/p99/max: how long a durable commit waits for the
+# During each run tests/bench/fsync_probe.py times an 8 KiB write + fdatasync every 50 ms
+# next to the data, and the report gives its p50/p99/max: how long a durable commit waits for the
 # disk at best. The native
 # client (tests/bench/load_mix_client, built with the project) runs load_mix.py's
 # scenario in C++ on one thread and times each request to the microsecond: its p99s
@@ -78,7 +78,8 @@ airports=LIRF,EGLL,EDDF,LFPG,KJFK,OMDB,RJTT,LIMC,LICC,EHAM,LEMD,LEBL,EDDM,LSZH,L
 airports+=,EKCH,ESSA,LPPT,LGAV
 
 usage() {
-  sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'
+  # The comment block under the shebang, however long it grows.
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit "${1:-0}"
 }
 
