@@ -57,7 +57,8 @@ airports=LIRF,EDDF,EGLL,LFPG,EHAM,LEMD,LEBL,EDDM,LSZH,LOWW,EIDW,EKCH,ESSA,ENGM,E
 airports+=LIMC,LGAV,EPWA,LKPR,LHBP,EGKK,EGCC,LFPO,LFMN,LIME,LIPZ,LIRN,LICC,LEPA,LEMG,EDDL,EDDH
 
 usage() {
-  sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
+  # The comment block under the shebang, however long it grows.
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit "${1:-0}"
 }
 
